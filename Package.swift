@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// Tern: one mail server daemon (IMAP, SMTP submission, inbound SMTP, outbound queue) and its admin CLI.
+// The module map and who may import whom are in docs/architecture.md.
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "Tern",
+    products: [
+        .executable(name: "ternd", targets: ["ternd"]),
+        .executable(name: "ternctl", targets: ["ternctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // C shims: one owner each, imported with `internal import` only.
+        .target(name: "CTernLinux"),
+        .target(name: "CTernOpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "CTernSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CTernZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CTernCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+
+        // Pure code: buffers, framing, deadlines, connection abstractions. No syscalls.
+        .target(name: "TernCore", swiftSettings: strictSwift),
+        // The only module with socket/epoll syscalls.
+        .target(name: "TernPosix", dependencies: ["TernCore", "CTernLinux"], swiftSettings: strictSwift),
+        // OpenSSL as an in-memory byte transform.
+        .target(name: "TernTLS", dependencies: ["TernCore", "CTernOpenSSL"], swiftSettings: strictSwift),
+        // Wiring: config, logging, listeners, services, signals.
+        .target(
+            name: "TernDaemon",
+            dependencies: ["TernCore", "TernPosix", "TernTLS", log, "TOMLKit"],
+            swiftSettings: strictSwift
+        ),
+        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernTLS", log, argumentParser], swiftSettings: strictSwift),
+        .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
+        .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
+
+        .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "TernPosixTests",
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "TernDaemonTests",
+            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CShimTests",
+            dependencies: ["CTernSQLite", "CTernZlib", "CTernCrypt", "CTernOpenSSL"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,50 @@
+// C shim for the Linux syscalls that `import Glibc` does not expose (epoll, eventfd, timerfd, signalfd).
+// Only TernPosix imports this module.
+#ifndef C_TERN_LINUX_H
+#define C_TERN_LINUX_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/// Reads errno right after a failing call, before Swift code can clobber it.
+static inline int c_tern_errno(void) { return errno; }
+
+/// sigset helpers: the glibc versions are macros in some configurations.
+static inline int c_tern_sigemptyset(sigset_t *set) { return sigemptyset(set); }
+static inline int c_tern_sigaddset(sigset_t *set, int sig) { return sigaddset(set, sig); }
+
+/// epoll_event is packed on x86_64; these accessors keep Swift away from its layout.
+static inline void c_tern_epoll_event_set(struct epoll_event *ev, uint32_t events, uint64_t data) {
+    ev->events = events;
+    ev->data.u64 = data;
+}
+static inline uint32_t c_tern_epoll_event_events(const struct epoll_event *ev) { return ev->events; }
+static inline uint64_t c_tern_epoll_event_data(const struct epoll_event *ev) { return ev->data.u64; }
+
+/// accept4 takes a transparent union under _GNU_SOURCE, which Swift cannot pass.
+static inline int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
+
+#endif

@@ -1,0 +1,313 @@
+// ternd's configuration: a TOML file (parsed by TOMLKit) mapped onto `TernConfig`, with every key documented in
+// etc/tern.toml. Without a file, the embedded defaults run a loopback-only server on unprivileged ports.
+//
+// Validation is strict: an unknown key (a typo) is an error, not a silent default, and every error names the
+// file, the line and the key.
+
+public import Logging
+public import TernCore
+public import TernTLS
+import TOMLKit
+
+public struct TernConfig: Sendable, Equatable {
+    public struct Listeners: Sendable, Equatable {
+        /// IMAP with STARTTLS (standard port 143).
+        public var imap: [ListenAddress]
+        /// IMAP over implicit TLS (993).
+        public var imaps: [ListenAddress]
+        /// Message submission with STARTTLS (587).
+        public var submission: [ListenAddress]
+        /// Message submission over implicit TLS (465, RFC 8314).
+        public var submissions: [ListenAddress]
+        /// Inbound SMTP from other servers (25).
+        public var smtp: [ListenAddress]
+    }
+
+    public struct Limits: Sendable, Equatable {
+        public var maxConnections: Int = 5000
+        public var maxConnectionsPerIP: Int = 100
+        public var maxLineLength: Int = 64 * 1024
+        public var idleTimeoutSeconds: Int = 1800
+        public var writeTimeoutSeconds: Int = 120
+        public var shutdownGraceSeconds: Int = 10
+    }
+
+    public var configFile: String?
+    public var dataDirectory: String = "./tern-data"
+    public var hostname: String = "localhost"
+    public var localDomains: [String] = ["localhost"]
+    /// The unprivileged user ternd switches to after binding its ports when started as root.
+    public var user: String = "tern"
+    public var logLevel: Logger.Level = .info
+    public var retentionDays: Int = 30
+    public var maxMessageSize: Int = 50 * 1024 * 1024
+    public var eventLoops: Int = 0
+    public var blockingThreads: Int = 4
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var tlsMinimumVersion: TLSVersion = .v1_2
+    public var listeners = Listeners(
+        imap: [.loopback(1143)], imaps: [.loopback(1993)], submission: [.loopback(1587)],
+        submissions: [.loopback(1465)], smtp: [.loopback(1025)]
+    )
+    public var limits = Limits()
+    /// Test-only line-echo services (see EchoService.swift). Empty in production.
+    public var echo: [ListenAddress] = []
+    public var echoTLS: [ListenAddress] = []
+
+    public init() {}
+
+    /// Where the self-signed certificate goes when none is configured.
+    public var generatedCertificatePath: String { dataDirectory + "/tls/self-signed.pem" }
+    public var generatedKeyPath: String { dataDirectory + "/tls/self-signed.key" }
+}
+
+extension ListenAddress {
+    static func loopback(_ port: UInt16) -> ListenAddress { ListenAddress(host: "127.0.0.1", port: port, family: .ipv4) }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let line: Int?
+    public let key: String?
+    public let message: String
+
+    public var description: String {
+        var place = file
+        if let line { place += ":\(line)" }
+        if let key { return "\(place): key '\(key)': \(message)" }
+        return "\(place): \(message)"
+    }
+}
+
+extension TernConfig {
+    /// Reads and validates a config file.
+    public static func load(path: String, contents: String) throws(ConfigError) -> TernConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: contents)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: path, line: error.source.begin.line, key: nil,
+                              message: "TOML syntax error: \(error.description)")
+        } catch {
+            throw ConfigError(file: path, line: nil, key: nil, message: "cannot parse: \(error)")
+        }
+        var reader = ConfigReader(file: path, lines: KeyLines(contents))
+        var config = TernConfig()
+        config.configFile = path
+        try reader.apply(table, to: &config)
+        return config
+    }
+}
+
+/// Maps TOML values onto the config, one rule per key.
+private struct ConfigReader {
+    let file: String
+    let lines: KeyLines
+
+    func fail(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: lines.line(of: key), key: key, message: message)
+    }
+
+    mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
+        try checkKeys(root, prefix: "", allowed: [
+            "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "max_message_size",
+            "server", "tls", "listeners", "limits", "testing",
+        ])
+        if let value = try string(root, "data_dir") {
+            guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
+            config.dataDirectory = value
+        }
+        if let value = try string(root, "hostname") {
+            guard Self.isHostname(value) else { throw fail("hostname", "'\(value)' is not a valid host name") }
+            config.hostname = value
+            config.localDomains = [value]
+        }
+        if let values = try strings(root, "local_domains") {
+            for value in values where !Self.isHostname(value) {
+                throw fail("local_domains", "'\(value)' is not a valid domain name")
+            }
+            config.localDomains = values.map { $0.lowercased() }
+        }
+        if let value = try string(root, "user") {
+            guard !value.isEmpty else { throw fail("user", "must not be empty") }
+            config.user = value
+        }
+        if let value = try string(root, "log_level") {
+            guard let level = Logger.Level(rawValue: value) else {
+                throw fail("log_level", "'\(value)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            config.logLevel = level
+        }
+        if let value = try int(root, "retention_days", in: 0...3650) { config.retentionDays = value }
+        if let value = try int(root, "max_message_size", in: 1024...(2 << 30)) { config.maxMessageSize = value }
+
+        if let server = try table(root, "server") {
+            try checkKeys(server, prefix: "server.", allowed: ["event_loops", "blocking_threads"])
+            if let value = try int(server, "event_loops", prefix: "server.", in: 0...256) { config.eventLoops = value }
+            if let value = try int(server, "blocking_threads", prefix: "server.", in: 1...256) {
+                config.blockingThreads = value
+            }
+        }
+        if let tls = try table(root, "tls") {
+            try checkKeys(tls, prefix: "tls.", allowed: ["certificate", "key", "min_version"])
+            config.tlsCertificate = try string(tls, "certificate", prefix: "tls.").flatMap { $0.isEmpty ? nil : $0 }
+            config.tlsKey = try string(tls, "key", prefix: "tls.").flatMap { $0.isEmpty ? nil : $0 }
+            if (config.tlsCertificate == nil) != (config.tlsKey == nil) {
+                throw fail(config.tlsCertificate == nil ? "tls.certificate" : "tls.key",
+                           "tls.certificate and tls.key must be set together")
+            }
+            if let value = try string(tls, "min_version", prefix: "tls.") {
+                guard value == "1.2" || value == "1.3", let version = TLSVersion(rawValue: value) else {
+                    throw fail("tls.min_version", "'\(value)' is not allowed: use \"1.2\" or \"1.3\"")
+                }
+                config.tlsMinimumVersion = version
+            }
+        }
+        if let listeners = try table(root, "listeners") {
+            try checkKeys(listeners, prefix: "listeners.",
+                          allowed: ["imap", "imaps", "submission", "submissions", "smtp"])
+            let p = "listeners."
+            if let value = try addresses(listeners, "imap", prefix: p) { config.listeners.imap = value }
+            if let value = try addresses(listeners, "imaps", prefix: p) { config.listeners.imaps = value }
+            if let value = try addresses(listeners, "submission", prefix: p) { config.listeners.submission = value }
+            if let value = try addresses(listeners, "submissions", prefix: p) { config.listeners.submissions = value }
+            if let value = try addresses(listeners, "smtp", prefix: p) { config.listeners.smtp = value }
+        }
+        if let limits = try table(root, "limits") {
+            let p = "limits."
+            try checkKeys(limits, prefix: p, allowed: [
+                "max_connections", "max_connections_per_ip", "max_line_length", "idle_timeout_seconds",
+                "write_timeout_seconds", "shutdown_grace_seconds",
+            ])
+            if let v = try int(limits, "max_connections", prefix: p, in: 1...1_000_000) { config.limits.maxConnections = v }
+            if let v = try int(limits, "max_connections_per_ip", prefix: p, in: 1...1_000_000) {
+                config.limits.maxConnectionsPerIP = v
+            }
+            if let v = try int(limits, "max_line_length", prefix: p, in: 1024...(16 << 20)) { config.limits.maxLineLength = v }
+            if let v = try int(limits, "idle_timeout_seconds", prefix: p, in: 1...86400) {
+                config.limits.idleTimeoutSeconds = v
+            }
+            if let v = try int(limits, "write_timeout_seconds", prefix: p, in: 1...86400) {
+                config.limits.writeTimeoutSeconds = v
+            }
+            if let v = try int(limits, "shutdown_grace_seconds", prefix: p, in: 0...3600) {
+                config.limits.shutdownGraceSeconds = v
+            }
+        }
+        if let testing = try table(root, "testing") {
+            try checkKeys(testing, prefix: "testing.", allowed: ["echo", "echo_tls"])
+            if let value = try addresses(testing, "echo", prefix: "testing.") { config.echo = value }
+            if let value = try addresses(testing, "echo_tls", prefix: "testing.") { config.echoTLS = value }
+        }
+        try checkDuplicatePorts(config)
+    }
+
+    private func checkDuplicatePorts(_ config: TernConfig) throws(ConfigError) {
+        let all: [(String, [ListenAddress])] = [
+            ("listeners.imap", config.listeners.imap), ("listeners.imaps", config.listeners.imaps),
+            ("listeners.submission", config.listeners.submission),
+            ("listeners.submissions", config.listeners.submissions), ("listeners.smtp", config.listeners.smtp),
+            ("testing.echo", config.echo), ("testing.echo_tls", config.echoTLS),
+        ]
+        var seen: [ListenAddress: String] = [:]
+        for (key, addresses) in all {
+            for address in addresses where address.port != 0 {
+                if let other = seen[address] {
+                    throw fail(key, "\(address) is also used by \(other)")
+                }
+                seen[address] = key
+            }
+        }
+    }
+
+    private func checkKeys(_ table: TOMLTable, prefix: String, allowed: Set<String>) throws(ConfigError) {
+        for key in table.keys.sorted() where !allowed.contains(key) {
+            throw fail(prefix + key, "unknown key (known here: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private func table(_ table: TOMLTable, _ key: String) throws(ConfigError) -> TOMLTable? {
+        guard let value = table[key] else { return nil }
+        guard let result = value.table else { throw fail(key, "must be a table ([\(key)])") }
+        return result
+    }
+
+    private func string(_ table: TOMLTable, _ key: String, prefix: String = "") throws(ConfigError) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let result = value.string else { throw fail(prefix + key, "must be a string") }
+        return result
+    }
+
+    private func strings(_ table: TOMLTable, _ key: String, prefix: String = "") throws(ConfigError) -> [String]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else { throw fail(prefix + key, "must be an array of strings") }
+        var result: [String] = []
+        for element in array {
+            guard let text = element.string else { throw fail(prefix + key, "must be an array of strings") }
+            result.append(text)
+        }
+        return result
+    }
+
+    private func int(
+        _ table: TOMLTable, _ key: String, prefix: String = "", in range: ClosedRange<Int>
+    ) throws(ConfigError) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let result = value.int else { throw fail(prefix + key, "must be an integer") }
+        guard range.contains(result) else {
+            throw fail(prefix + key, "\(result) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return result
+    }
+
+    private func addresses(_ table: TOMLTable, _ key: String, prefix: String) throws(ConfigError) -> [ListenAddress]? {
+        guard let texts = try strings(table, key, prefix: prefix) else { return nil }
+        var result: [ListenAddress] = []
+        for text in texts {
+            do {
+                result.append(try ListenAddress(parsing: text))
+            } catch {
+                throw fail(prefix + key, error.description)
+            }
+        }
+        return result
+    }
+
+    static func isHostname(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return !text.isEmpty && text.utf8.count <= 253 && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+}
+
+/// Finds the line of `table.key` in the TOML text for error messages. TOMLKit parses the file; this only scans
+/// lines for `[table]` headers and `key =` assignments, which is what etc/tern.toml and hand-written configs use.
+struct KeyLines {
+    private var lineOfKey: [String: Int] = [:]
+
+    init(_ text: String) {
+        var table = ""
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.drop { $0 == " " || $0 == "\t" }
+            if line.hasPrefix("[") {
+                let name = line.dropFirst().prefix { $0 != "]" }.trimmingSpaces
+                table = name.isEmpty ? "" : name + "."
+                if lineOfKey[name] == nil { lineOfKey[name] = index + 1 }
+            } else if let equals = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                let key = table + line[..<equals].trimmingSpaces
+                if lineOfKey[key] == nil { lineOfKey[key] = index + 1 }
+            }
+        }
+    }
+
+    func line(of key: String) -> Int? { lineOfKey[key] }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,182 @@
+// The running server: TLS context, event loops, listeners and services built from a `TernConfig`. It knows
+// nothing of signals or processes (see DaemonMain), so tests can run it in-process on port 0.
+
+public import Logging
+public import TernCore
+public import TernPosix
+public import TernTLS
+import Synchronization
+
+public final class Server: @unchecked Sendable {
+    // Invariant: `config` and `listenerSettings` are mutated only by `start()` and `reload(_:)`, which the daemon
+    // calls from its one control thread; `controlThreadCheck` traps if two run at once.
+    public private(set) var config: TernConfig
+    public let logger: Logger
+    public let levelSwitch: LogLevelSwitch
+    public private(set) var group: EventLoopGroup?
+    public private(set) var tls: TLSServerTransportFactory?
+    /// Bound addresses per service name (`imap`, `imaps`, `echo`, …), with real ports.
+    public private(set) var boundAddresses: [String: [ListenAddress]] = [:]
+    private var listenerSettings: [ListenerSettings] = []
+    private let controlThreadCheck = ControlGuard()
+
+    public init(config: TernConfig, logger: Logger, levelSwitch: LogLevelSwitch) {
+        self.config = config
+        self.logger = logger
+        self.levelSwitch = levelSwitch
+    }
+
+    /// Creates the data folder and TLS context, starts the loops and binds every listener.
+    public func start() throws {
+        try controlThreadCheck.run {
+            try FileSystem.createDirectory(config.dataDirectory)
+            let context = try loadTLS(config)
+            let factory = TLSServerTransportFactory(context)
+            tls = factory
+            let logger = self.logger
+            let limiter = ConnectionLimiter(
+                maxTotal: config.limits.maxConnections, maxPerHost: config.limits.maxConnectionsPerIP)
+            let group = try EventLoopGroup(
+                loopCount: config.eventLoops, blockingThreads: config.blockingThreads, limiter: limiter,
+                report: { event in Self.log(event, logger) })
+            self.group = group
+            do {
+                for (name, addresses, service, implicitTLS) in services(config) {
+                    let settings = ListenerSettings(connectionOptions(config))
+                    listenerSettings.append(settings)
+                    let binding = ServiceBinding(
+                        name: name, factory: service, settings: settings, tls: factory, implicitTLS: implicitTLS)
+                    for address in addresses {
+                        let bound = try group.bind(address, service: binding)
+                        boundAddresses[name, default: []].append(bound)
+                        logger.info("listening", metadata: ["service": "\(name)", "address": "\(bound)"])
+                    }
+                }
+            } catch {
+                group.shutdownNow()
+                self.group = nil
+                throw error
+            }
+        }
+    }
+
+    private func services(_ config: TernConfig) -> [(String, [ListenAddress], any ConnectionHandlerFactory, Bool)] {
+        let imap = UnavailableMailService(proto: .imap, hostname: config.hostname)
+        let smtp = UnavailableMailService(proto: .smtp, hostname: config.hostname)
+        let echo = EchoService(logger: logger)
+        return [
+            ("imap", config.listeners.imap, imap, false),
+            ("imaps", config.listeners.imaps, imap, true),
+            ("submission", config.listeners.submission, smtp, false),
+            ("submissions", config.listeners.submissions, smtp, true),
+            ("smtp", config.listeners.smtp, smtp, false),
+            ("echo", config.echo, echo, false),
+            ("echo_tls", config.echoTLS, echo, true),
+        ]
+    }
+
+    private func connectionOptions(_ config: TernConfig) -> ConnectionOptions {
+        ConnectionOptions(
+            maxLineLength: config.limits.maxLineLength,
+            idleTimeout: .seconds(config.limits.idleTimeoutSeconds),
+            writeTimeout: .seconds(config.limits.writeTimeoutSeconds))
+    }
+
+    /// The configured certificate, or a self-signed one in the data folder (made on first start).
+    private func loadTLS(_ config: TernConfig) throws -> TLSServerContext {
+        if let certificate = config.tlsCertificate, let key = config.tlsKey {
+            return try TLSServerContext(
+                certificateChainPath: certificate, privateKeyPath: key, minimumVersion: config.tlsMinimumVersion)
+        }
+        let certificate = config.generatedCertificatePath
+        let key = config.generatedKeyPath
+        if !FileSystem.exists(certificate) || !FileSystem.exists(key) {
+            try FileSystem.createDirectory(config.dataDirectory + "/tls")
+            try SelfSignedCertificate.generate(hostname: config.hostname, certificatePath: certificate, keyPath: key)
+            logger.warning("no TLS certificate configured: created a self-signed one; mail programs will warn about it",
+                           metadata: ["certificate": "\(certificate)", "hostname": "\(config.hostname)"])
+        } else {
+            logger.notice("no TLS certificate configured: using the self-signed one",
+                          metadata: ["certificate": "\(certificate)"])
+        }
+        return try TLSServerContext(
+            certificateChainPath: certificate, privateKeyPath: key, minimumVersion: config.tlsMinimumVersion)
+    }
+
+    /// Applies a new config without dropping connections: log level, limits, timeouts and the TLS certificate
+    /// apply at once (new connections use the new certificate); listener, data folder, user and thread changes
+    /// are reported as needing a restart.
+    public func reload(_ new: TernConfig) {
+        controlThreadCheck.run {
+            levelSwitch.level = new.logLevel
+            group?.limiter.update(maxTotal: new.limits.maxConnections, maxPerHost: new.limits.maxConnectionsPerIP)
+            for settings in listenerSettings { settings.options = connectionOptions(new) }
+            do {
+                tls?.reload(try loadTLS(new))
+                logger.info("TLS certificate reloaded", metadata: ["certificate": "\(tls?.context.certificatePath ?? "")"])
+            } catch {
+                logger.error("TLS reload failed; keeping the previous certificate", metadata: ["error": "\(error)"])
+            }
+            var needRestart: [String] = []
+            if new.listeners != config.listeners || new.echo != config.echo || new.echoTLS != config.echoTLS {
+                needRestart.append("listeners")
+            }
+            if new.dataDirectory != config.dataDirectory { needRestart.append("data_dir") }
+            if new.user != config.user { needRestart.append("user") }
+            if new.eventLoops != config.eventLoops || new.blockingThreads != config.blockingThreads {
+                needRestart.append("server")
+            }
+            if !needRestart.isEmpty {
+                logger.warning("changes that take effect only after a restart",
+                               metadata: ["keys": "\(needRestart.joined(separator: ","))"])
+            }
+            var applied = new
+            applied.listeners = config.listeners
+            applied.echo = config.echo
+            applied.echoTLS = config.echoTLS
+            applied.dataDirectory = config.dataDirectory
+            applied.user = config.user
+            applied.eventLoops = config.eventLoops
+            applied.blockingThreads = config.blockingThreads
+            config = applied
+            logger.info("configuration reloaded")
+        }
+    }
+
+    /// Stops accepting, lets running commands finish, closes what is left after the grace period.
+    /// Returns true if every connection closed on its own within the grace period.
+    @discardableResult
+    public func shutdown() -> Bool {
+        guard let group else { return true }
+        let grace = Duration.seconds(config.limits.shutdownGraceSeconds)
+        group.beginGracefulShutdown(grace: grace)
+        let clean = group.waitUntilIdle(timeout: grace + .seconds(2))
+        group.shutdownNow()
+        self.group = nil
+        return clean
+    }
+
+    private static func log(_ event: TransportEvent, _ logger: Logger) {
+        switch event {
+        case .refused(let service, let peer, let reason):
+            logger.warning("connection refused", metadata: [
+                "service": "\(service)", "client": "\(peer)", "reason": "\(reason)",
+            ])
+        case .acceptFailed(let service, let error):
+            logger.error("accept failed", metadata: ["service": "\(service)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Traps if two control operations (start, reload) overlap: they are meant to run on one thread in turn.
+private final class ControlGuard: Sendable {
+    private let busy = Mutex(false)
+    func run<R>(_ body: () throws -> R) rethrows -> R {
+        busy.withLock { busy in
+            precondition(!busy, "Server.start/reload called concurrently")
+            busy = true
+        }
+        defer { busy.withLock { $0 = false } }
+        return try body()
+    }
+}

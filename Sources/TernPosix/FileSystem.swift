@@ -1,0 +1,44 @@
+// The few file-system calls the daemon needs before the store exists: reading the config, creating the data
+// folder, checking for the generated certificate.
+
+internal import CTernLinux
+import Glibc
+
+public enum FileSystem {
+    /// Reads a whole file as UTF-8 text.
+    public static func readText(_ path: String) throws(SystemError) -> String {
+        let fd = try sysMust("open") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { closeDescriptor(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = try sysMust("read") { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > 16 << 20 { throw SystemError(call: "read(\(path)): file too large", errno: EFBIG) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Creates `path` and its missing parents with `mode`.
+    public static func createDirectory(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, mode) != 0 {
+                let code = c_tern_errno()
+                if code != EEXIST { throw SystemError(call: "mkdir(\(prefix))", errno: code) }
+            }
+            prefix += "/"
+        }
+    }
+
+    /// The absolute, symlink-free form of an existing path.
+    public static func absolutePath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,4 @@
+// ternctl: the Tern admin CLI. `ternctl --help` lists the commands.
+import TernControl
+
+TernCtlMain.run()
