@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernPosixTests",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon", log],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),

@@ -21,6 +21,15 @@ public struct TernConfig: Sendable, Equatable {
         public var submissions: [ListenAddress]
         /// Inbound SMTP from other servers (25).
         public var smtp: [ListenAddress]
+
+        public init(imap: [ListenAddress], imaps: [ListenAddress], submission: [ListenAddress],
+                    submissions: [ListenAddress], smtp: [ListenAddress]) {
+            self.imap = imap
+            self.imaps = imaps
+            self.submission = submission
+            self.submissions = submissions
+            self.smtp = smtp
+        }
     }
 
     public struct Limits: Sendable, Equatable {

@@ -236,6 +236,17 @@ public final class EventLoop: @unchecked Sendable {
         for connection in Array(connections.values) { connection.checkDeadlines(now: now) }
     }
 
+    func statistics() -> ConnectionStatistics {
+        assertInLoop()
+        var result = ConnectionStatistics()
+        for connection in connections.values {
+            result.connections += 1
+            result.queuedOutputBytes += connection.queuedOutputBytes
+            result.maxQueuedOutputBytes = max(result.maxQueuedOutputBytes, connection.maxQueuedOutput)
+        }
+        return result
+    }
+
     /// Stops accepting, asks every connection to finish, and arms the hard deadline.
     func beginGracefulShutdown(deadline: ContinuousClock.Instant) {
         assertInLoop()
@@ -243,6 +254,20 @@ public final class EventLoop: @unchecked Sendable {
         for listener in listeners { listener.close() }
         listeners.removeAll()
         for connection in Array(connections.values) { connection.requestShutdown() }
+    }
+}
+
+public struct ConnectionStatistics: Sendable, Equatable {
+    public var connections = 0
+    /// Output accepted from handlers and not yet taken by the kernel, over all connections.
+    public var queuedOutputBytes = 0
+    /// The largest output queue any open connection has had.
+    public var maxQueuedOutputBytes = 0
+
+    mutating func add(_ other: ConnectionStatistics) {
+        connections += other.connections
+        queuedOutputBytes += other.queuedOutputBytes
+        maxQueuedOutputBytes = max(maxQueuedOutputBytes, other.maxQueuedOutputBytes)
     }
 }
 

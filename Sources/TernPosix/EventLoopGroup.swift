@@ -40,6 +40,23 @@ public final class EventLoopGroup: Sendable {
     /// Open connections over all loops.
     public var connectionCount: Int { loops.reduce(0) { $0 + $1.connectionCount } }
 
+    /// A snapshot of every loop's connections: how many, and how much output is queued for slow readers.
+    /// Waits for each loop to answer (at most `timeout`).
+    public func statistics(timeout: Duration = .seconds(5)) -> ConnectionStatistics {
+        let total = Mutex(ConnectionStatistics())
+        let answered = Atomic<Int>(0)
+        for loop in loops {
+            loop.execute {
+                let snapshot = loop.statistics()
+                total.withLock { $0.add(snapshot) }
+                answered.add(1, ordering: .releasing)
+            }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while answered.load(ordering: .acquiring) < loops.count && ContinuousClock.now < deadline { usleep(1000) }
+        return total.withLock { $0 }
+    }
+
     /// Binds `address` once per loop and starts accepting. Returns the bound address (with the real port when
     /// `address.port` is 0).
     @discardableResult

@@ -80,6 +80,7 @@ final class SocketConnection: ConnectionContext, Selectable {
     private var didBecomeActive = false
     /// High-water mark of queued output, for tests and stats.
     private(set) var maxQueuedOutput = 0
+    var queuedOutputBytes: Int { outbound.byteCount + pendingPlaintext.count }
 
     init(
         fd: Int32, id: ConnectionID, loop: EventLoop, peer: SocketAddress, handler: any ConnectionHandler,
@@ -399,6 +400,7 @@ final class SocketConnection: ConnectionContext, Selectable {
         isDirty = false
         guard state != .closed else { return }
         encryptPending()
+        maxQueuedOutput = max(maxQueuedOutput, outbound.byteCount)
         guard state != .closed, writeOut() else { return }
         maxQueuedOutput = max(maxQueuedOutput, outbound.byteCount)
         let queued = outbound.byteCount + pendingPlaintext.count
