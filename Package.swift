@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
-            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS"],
+            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", log],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -163,8 +163,10 @@ private struct ConfigReader {
             config.tlsCertificate = try string(tls, "certificate", prefix: "tls.").flatMap { $0.isEmpty ? nil : $0 }
             config.tlsKey = try string(tls, "key", prefix: "tls.").flatMap { $0.isEmpty ? nil : $0 }
             if (config.tlsCertificate == nil) != (config.tlsKey == nil) {
-                throw fail(config.tlsCertificate == nil ? "tls.certificate" : "tls.key",
-                           "tls.certificate and tls.key must be set together")
+                // Name the key that is there (it has a line); say which one is missing.
+                throw config.tlsCertificate == nil
+                    ? fail("tls.key", "tls.certificate must be set too (certificate and key go together)")
+                    : fail("tls.certificate", "tls.key must be set too (certificate and key go together)")
             }
             if let value = try string(tls, "min_version", prefix: "tls.") {
                 guard value == "1.2" || value == "1.3", let version = TLSVersion(rawValue: value) else {

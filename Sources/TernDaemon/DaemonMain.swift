@@ -71,7 +71,7 @@ public enum DaemonMain {
             "pid": "\(ProcessIdentity.processID)", "loops": "\(server.group?.loops.count ?? 0)",
             "config": "\(configPath ?? "embedded defaults")", "open_files": "\(fileLimit)",
         ])
-        if configPath == nil { print(Banner.text(server: server), terminator: "") }
+        if configPath == nil { StandardOutput.write(Banner.text(server: server)) }
         SystemdNotifier.notify("READY=1\nSTATUS=accepting connections")
 
         while true {

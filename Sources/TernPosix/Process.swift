@@ -107,18 +107,25 @@ public enum ProcessIdentity {
 
 public enum StandardError {
     /// Writes `line` with one write(2), so lines from several threads never interleave.
-    public static func write(_ line: String) {
-        var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if c_tern_errno() == EINTR { continue }
-                    return
-                }
-                offset += written
+    public static func write(_ line: String) { writeUnbuffered(line, to: 2) }
+}
+
+public enum StandardOutput {
+    /// Writes `text` at once, bypassing stdio's buffer (which holds output back when stdout is a pipe).
+    public static func write(_ text: String) { writeUnbuffered(text, to: 1) }
+}
+
+private func writeUnbuffered(_ text: String, to fd: Int32) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if c_tern_errno() == EINTR { continue }
+                return
             }
+            offset += written
         }
     }
 }

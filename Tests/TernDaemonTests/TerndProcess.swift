@@ -1,0 +1,130 @@
+// Runs the real ternd binary as a child process with a config in a temporary folder, and reads its log.
+
+import Foundation
+import Synchronization
+import TernCore
+
+enum DaemonTestError: Error, CustomStringConvertible {
+    case timeout(String, log: String)
+    case missingBinary(String)
+    var description: String {
+        switch self {
+        case .timeout(let what, let log): return "timed out waiting for \(what); ternd log:\n\(log)"
+        case .missingBinary(let path): return "\(path) not found: run `swift build` first"
+        }
+    }
+}
+
+final class TerndProcess {
+    let process = Process()
+    let directory: String
+    private let stderrLines = SharedLog()
+    private let stdoutText = SharedLog()
+
+    static var binary: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        // The test runner may be inside a bundle folder (…/TernPackageTests.xctest/…).
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("ternd").path),
+              folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("ternd").path
+    }
+
+    /// Starts ternd with `config` (TOML) in a new temporary folder; with `config == nil`, with no --config, its
+    /// working folder being the temporary folder.
+    init(config: String?, extraArguments: [String] = []) throws {
+        directory = NSTemporaryDirectory() + "ternd-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Readable by the unprivileged user ternd drops to when tests run as root.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        let binary = Self.binary
+        guard FileManager.default.fileExists(atPath: binary) else { throw DaemonTestError.missingBinary(binary) }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var arguments = extraArguments
+        if let config {
+            let path = directory + "/tern.toml"
+            try config.replacingOccurrences(of: "$DIR", with: directory).write(toFile: path, atomically: true, encoding: .utf8)
+            arguments = ["--config", path] + arguments
+        }
+        process.arguments = arguments
+        let errorPipe = Pipe()
+        let outputPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = outputPipe
+        process.standardInput = FileHandle.nullDevice
+        let lines = stderrLines
+        errorPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            lines.append(text)
+        }
+        let output = stdoutText
+        outputPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            output.append(String(decoding: data, as: UTF8.self))
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var log: [String] { stderrLines.text.split(separator: "\n").map(String.init) }
+    var standardOutput: String { stdoutText.text }
+
+    @discardableResult
+    func waitForLog(_ fragment: String, after count: Int = 0, timeout: Duration = .seconds(20)) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let line = log.dropFirst(count).first(where: { $0.contains(fragment) }) { return line }
+            if ContinuousClock.now > deadline || !process.isRunning && log.dropFirst(count).allSatisfy({ !$0.contains(fragment) }) {
+                if !process.isRunning { usleep(100_000) }
+                if let line = log.dropFirst(count).first(where: { $0.contains(fragment) }) { return line }
+                throw DaemonTestError.timeout("'\(fragment)'", log: log.joined(separator: "\n"))
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// The first bound address of `service`, from its `listening` log line.
+    func address(of service: String) throws -> ListenAddress {
+        let line = try waitForLog("service=\(service)")
+        let field = line.split(separator: " ").first { $0.hasPrefix("address=") }!
+        return try ListenAddress(parsing: String(field.dropFirst("address=".count)))
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit; returns the status, or nil on timeout.
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { return nil }
+            usleep(10_000)
+        }
+        return process.terminationStatus
+    }
+}
+
+/// Text collected from a pipe on Foundation's reader thread and read by the test.
+final class SharedLog: Sendable {
+    private let storage = Mutex("")
+    func append(_ text: String) { storage.withLock { $0 += text } }
+    var text: String { storage.withLock { $0 } }
+}
