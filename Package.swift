@@ -48,16 +48,19 @@ let package = Package(
         .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
         .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
 
+        // Shared by the test targets: a blocking plain/TLS client and repository paths.
+        .target(name: "TernTestSupport", dependencies: ["TernCore", "TernTLS"], path: "Tests/TernTestSupport",
+                swiftSettings: strictSwift),
         .testTarget(name: "TernCoreTests", dependencies: ["TernCore"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernPosixTests",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon", log],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
-            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", log],
+            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
         .testTarget(

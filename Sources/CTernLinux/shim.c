@@ -1,1 +1,19 @@
-// Intentionally empty: the shim is header-only.
+// Functions that need _GNU_SOURCE. Defined here, not in the header, so the header stays compatible with Swift's
+// Glibc module (see CTernLinux.h).
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "CTernLinux.h"
+
+int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
+
+int c_tern_pthread_setname(pthread_t thread, const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof shortened - 1);
+    shortened[sizeof shortened - 1] = 0;
+    return pthread_setname_np(thread, shortened);
+}

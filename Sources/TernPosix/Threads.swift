@@ -16,14 +16,13 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
-    let shortName = String(name.utf8.prefix(15))!
     let result = pthread_create(&thread, &attributes, { raw in
         let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
         body.run()
         return nil
     }, box)
     precondition(result == 0, "pthread_create failed: \(result)")
-    _ = shortName.withCString { pthread_setname_np(thread, $0) }
+    _ = c_tern_pthread_setname(thread, name)
 }
 
 /// Identifies the calling thread, to check that loop-confined state is touched on its loop only.

@@ -4,11 +4,7 @@ import Logging
 import TernCore
 import TernDaemon
 import TernTLS
-
-func repositoryPath(_ relative: String, file: StaticString = #filePath) -> String {
-    let parts = "\(file)".split(separator: "/", omittingEmptySubsequences: false)
-    return parts.prefix { $0 != "Tests" }.joined(separator: "/") + "/" + relative
-}
+import TernTestSupport
 
 @Suite struct ConfigTests {
     /// etc/tern.toml documents every key with its default: loading it must give exactly the embedded defaults.

@@ -5,6 +5,7 @@ import Glibc
 import Testing
 import TernCore
 import TernTLS
+import TernTestSupport
 
 /// A config with the mail ports off except IMAP, and the echo listeners, all on loopback port 0.
 func echoConfig(extra: String = "", tls: String = "") -> String {
@@ -55,11 +56,11 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
 
         let trustA = try TLSClientContext(verifyPeer: true, caFile: "\(scratch)/a.pem")
         let trustB = try TLSClientContext(verifyPeer: true, caFile: "\(scratch)/b.pem")
-        let before = try LineClient(tlsPort)
+        let before = try TestClient(tlsPort)
         try before.startTLS(trustA, serverName: "a.test")
         try before.send("before reload\r\n")
         #expect(try before.readLine() == "before reload")
-        let plain = try LineClient(plainPort)
+        let plain = try TestClient(plainPort)
 
         // Swap the files, then SIGHUP.
         for (source, target) in [("b.pem", "cert.pem"), ("b.key", "key.pem")] {
@@ -76,11 +77,11 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
         try plain.send("plain still up\r\n")
         #expect(try plain.readLine() == "plain still up")
         // New connections get the new certificate.
-        let after = try LineClient(tlsPort)
+        let after = try TestClient(tlsPort)
         try after.startTLS(trustB, serverName: "b.test")
         try after.send("new cert\r\n")
         #expect(try after.readLine() == "new cert")
-        let stale = try LineClient(tlsPort)
+        let stale = try TestClient(tlsPort)
         #expect(throws: (any Error).self) { try stale.startTLS(trustA, serverName: "a.test") }
 
         server.signal(SIGTERM)
@@ -102,7 +103,7 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
         server.signal(SIGHUP)
         let line = try server.waitForLog("reload refused", after: count)
         #expect(line.contains("tern.toml:1"))
-        let client = try LineClient(echo)
+        let client = try TestClient(echo)
         try client.send("alive\r\n")
         #expect(try client.readLine() == "alive")
     }
@@ -113,9 +114,9 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
         let server = try TerndProcess(config: echoConfig())
         try server.waitForLog("ternd ready")
         let echo = try server.address(of: "echo")
-        let idle = try LineClient(echo)
-        let busy = try LineClient(echo)
-        let stuck = try LineClient(echo)
+        let idle = try TestClient(echo)
+        let busy = try TestClient(echo)
+        let stuck = try TestClient(echo)
         try busy.send("SLEEP 800\r\n")
         try stuck.send("SLEEP 30000\r\n")
         usleep(100_000)
@@ -127,7 +128,7 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
         #expect(try busy.readLine() == "SLEPT")
         #expect(try busy.readLine() == "BYE shutting down")
         usleep(300_000)
-        #expect(throws: (any Error).self) { _ = try LineClient(echo) } // no longer accepting
+        #expect(throws: (any Error).self) { _ = try TestClient(echo) } // no longer accepting
         #expect(try stuck.readLine() == nil)
         let status = server.waitForExit(timeout: .seconds(6))
         let elapsed = ContinuousClock.now - start
@@ -173,9 +174,9 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
     @Test func mailPortsSayTheyAreUnavailable() throws {
         let server = try TerndProcess(config: echoConfig())
         try server.waitForLog("ternd ready")
-        let imap = try LineClient(try server.address(of: "imap"))
+        let imap = try TestClient(try server.address(of: "imap"))
         #expect(try imap.readLine()?.hasPrefix("* BYE [UNAVAILABLE]") == true)
-        let smtp = try LineClient(try server.address(of: "smtp"))
+        let smtp = try TestClient(try server.address(of: "smtp"))
         #expect(try smtp.readLine()?.hasPrefix("421 4.3.2 ") == true)
     }
 

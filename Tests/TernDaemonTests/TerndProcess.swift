@@ -55,26 +55,20 @@ final class TerndProcess {
         process.standardError = errorPipe
         process.standardOutput = outputPipe
         process.standardInput = FileHandle.nullDevice
-        let lines = stderrLines
-        errorPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            let text = String(decoding: data, as: UTF8.self)
-            lines.append(text)
-        }
-        let output = stdoutText
-        outputPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            output.append(String(decoding: data, as: UTF8.self))
-        }
+        Self.collect(errorPipe, into: stderrLines)
+        Self.collect(outputPipe, into: stdoutText)
         try process.run()
+    }
+
+    private static func collect(_ pipe: Pipe, into log: SharedLog) {
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                log.append(String(decoding: data, as: UTF8.self))
+            }
+        }
     }
 
     deinit {

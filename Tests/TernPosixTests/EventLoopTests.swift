@@ -8,6 +8,7 @@ import TernCore
 import TernDaemon
 import TernPosix
 import TernTLS
+import TernTestSupport
 
 @Suite(.serialized) struct ConcurrencyTests {
     /// 2,000 connections at once, each pipelining random lines; every echo must match byte for byte.
@@ -40,9 +41,9 @@ import TernTLS
     /// A line arriving one byte per segment is still one line (partial reads).
     @Test func lineSentByteByByte() throws {
         let server = try TestServer()
-        let client = try BlockingClient(server.echo)
+        let client = try TestClient(server.echo)
         for byte in Array("hello, partial world\r\n".utf8) {
-            client.send([byte])
+            try client.send([byte])
             usleep(2000)
         }
         #expect(try client.readLine() == "hello, partial world")
@@ -51,12 +52,12 @@ import TernTLS
     /// A 4 MB reply read in 1 KB pieces arrives complete and in order (partial writes).
     @Test func bigReplyReadInSmallPieces() throws {
         let server = try TestServer()
-        let client = try BlockingClient(server.echo, receiveBufferSize: 4096)
+        let client = try TestClient(server.echo, receiveBufferSize: 4096)
         let size = 4 << 20
-        client.send("BIG \(size)\r\n")
+        try client.send("BIG \(size)\r\n")
         var received: [UInt8] = []
         while received.count < size + 2 {
-            guard let chunk = client.receiveSome(limit: 1024), !chunk.isEmpty else { break }
+            guard let chunk = try client.receiveSome(limit: 1024), !chunk.isEmpty else { break }
             received += chunk
         }
         #expect(received.count == size + 2)
@@ -68,13 +69,13 @@ import TernTLS
     /// Exact-length reads: a literal containing CRLF and split across writes, followed by a pipelined line.
     @Test func literalSplitAcrossWrites() throws {
         let server = try TestServer()
-        let client = try BlockingClient(server.echo)
+        let client = try TestClient(server.echo)
         let payload = Array("line one\r\nline two\r\n".utf8)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in payload { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        client.send("LITERAL \(payload.count)\r\n" + String(decoding: payload.prefix(7), as: UTF8.self))
+        try client.send("LITERAL \(payload.count)\r\n" + String(decoding: payload.prefix(7), as: UTF8.self))
         usleep(20_000)
-        client.send(Array(payload.dropFirst(7)) + Array("after\r\n".utf8))
+        try client.send(Array(payload.dropFirst(7)) + Array("after\r\n".utf8))
         let hex = String(hash, radix: 16)
         #expect(try client.readLine() == "GOT \(payload.count) \(String(repeating: "0", count: 16 - hex.count))\(hex)")
         #expect(try client.readLine() == "after")
@@ -82,8 +83,8 @@ import TernTLS
 
     @Test func overlongLineIsRefusedAndTheConnectionGoesOn() throws {
         let server = try TestServer { $0.limits.maxLineLength = 1024 }
-        let client = try BlockingClient(server.echo)
-        client.send(String(repeating: "x", count: 100_000) + "\r\nshort\r\n")
+        let client = try TestClient(server.echo)
+        try client.send(String(repeating: "x", count: 100_000) + "\r\nshort\r\n")
         #expect(try client.readLine() == "ERR line too long")
         #expect(try client.readLine() == "short")
     }
@@ -91,8 +92,8 @@ import TernTLS
     /// Work on the blocking pool pauses input: the pipelined line is answered after the slow command.
     @Test func blockingPoolPausesInputAndKeepsOrder() throws {
         let server = try TestServer()
-        let client = try BlockingClient(server.echo)
-        client.send("SLEEP 200\r\nafter\r\n")
+        let client = try TestClient(server.echo)
+        try client.send("SLEEP 200\r\nafter\r\n")
         #expect(try client.readLine() == "SLEPT")
         #expect(try client.readLine() == "after")
     }
@@ -103,14 +104,14 @@ import TernTLS
     /// stops reading; the client's sends then block. After the write timeout the server drops the connection.
     @Test func slowReaderIsBoundedThenDropped() throws {
         let server = try TestServer { $0.limits.writeTimeoutSeconds = 4 }
-        let client = try BlockingClient(server.echo, receiveBufferSize: 4096, timeoutSeconds: 1)
+        let client = try TestClient(server.echo, receiveBufferSize: 4096, timeoutSeconds: 1)
         let line = Array((String(repeating: "0123456789", count: 100) + "\r\n").utf8)
         var chunk: [UInt8] = []
         for _ in 0..<100 { chunk += line }  // ~100 KB of pipelined lines
         var sent = 0
         let attempted = 200 * chunk.count // 20 MB
         for _ in 0..<200 {
-            let count = client.send(chunk)
+            let count = try client.send(chunk)
             sent += count
             if count < chunk.count { break } // send timed out: the server stopped reading
         }
@@ -130,14 +131,14 @@ import TernTLS
     /// Resets in the middle of a line, of a literal, of a TLS handshake and of a slow command leave nothing behind.
     @Test func abruptDisconnectsAreCleanedUp() throws {
         let server = try TestServer()
-        var clients: [BlockingClient] = []
+        var clients: [TestClient] = []
         for index in 0..<200 {
-            let client = try BlockingClient(index % 4 == 2 ? server.echoTLS : server.echo)
+            let client = try TestClient(index % 4 == 2 ? server.echoTLS : server.echo)
             switch index % 4 {
-            case 0: client.send("half a line")
-            case 1: client.send("LITERAL 1000\r\nonly part")
-            case 2: client.send([0x16, 0x03, 0x01, 0x00, 0x50]) // the start of a TLS record
-            default: client.send("SLEEP 300\r\n")
+            case 0: try client.send("half a line")
+            case 1: try client.send("LITERAL 1000\r\nonly part")
+            case 2: try client.send([0x16, 0x03, 0x01, 0x00, 0x50]) // the start of a TLS record
+            default: try client.send("SLEEP 300\r\n")
             }
             clients.append(client)
         }
@@ -145,8 +146,8 @@ import TernTLS
         for client in clients { client.reset() }
         clients.removeAll()
         try server.waitForConnections(0, timeout: .seconds(10))
-        let fresh = try BlockingClient(server.echo)
-        fresh.send("still alive\r\n")
+        let fresh = try TestClient(server.echo)
+        try fresh.send("still alive\r\n")
         #expect(try fresh.readLine() == "still alive")
     }
 }
@@ -154,8 +155,8 @@ import TernTLS
 @Suite struct TimeoutTests {
     @Test func idleConnectionGetsByeThenClose() throws {
         let server = try TestServer { $0.limits.idleTimeoutSeconds = 1 }
-        let client = try BlockingClient(server.echo)
-        client.send("ping\r\n")
+        let client = try TestClient(server.echo)
+        try client.send("ping\r\n")
         #expect(try client.readLine() == "ping")
         let start = ContinuousClock.now
         #expect(try client.readLine() == "BYE idle timeout")
@@ -167,7 +168,7 @@ import TernTLS
     /// A client that opens the TLS port and never starts the handshake is dropped too.
     @Test func stalledHandshakeIsDropped() throws {
         let server = try TestServer { $0.limits.idleTimeoutSeconds = 1 }
-        let client = try BlockingClient(server.echoTLS)
+        let client = try TestClient(server.echoTLS)
         #expect(client.waitForClose())
         try server.waitForConnections(0)
     }
@@ -176,24 +177,24 @@ import TernTLS
 @Suite struct LimitTests {
     @Test func connectionsPerAddressAreLimited() throws {
         let server = try TestServer { $0.limits.maxConnectionsPerIP = 3 }
-        let kept = try (0..<3).map { _ in try BlockingClient(server.echo) }
+        let kept = try (0..<3).map { _ in try TestClient(server.echo) }
         try server.waitForConnections(3)
-        let refused = try BlockingClient(server.echo)
+        let refused = try TestClient(server.echo)
         #expect(try refused.readLine() == "ERR too many connections")
         #expect(refused.waitForClose())
-        kept[0].send("QUIT\r\n")
+        try kept[0].send("QUIT\r\n")
         #expect(try kept[0].readLine() == "BYE")
         try server.waitForConnections(2)
-        let admitted = try BlockingClient(server.echo)
-        admitted.send("again\r\n")
+        let admitted = try TestClient(server.echo)
+        try admitted.send("again\r\n")
         #expect(try admitted.readLine() == "again")
     }
 
     @Test func totalConnectionsAreLimited() throws {
         let server = try TestServer { $0.limits.maxConnections = 2 }
-        let kept = try (0..<2).map { _ in try BlockingClient(server.echo) }
+        let kept = try (0..<2).map { _ in try TestClient(server.echo) }
         try server.waitForConnections(2)
-        let refused = try BlockingClient(server.echo)
+        let refused = try TestClient(server.echo)
         #expect(try refused.readLine() == "ERR too many connections")
         _ = kept
     }

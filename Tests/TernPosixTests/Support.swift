@@ -9,6 +9,7 @@ import TernCore
 import TernDaemon
 import TernPosix
 import TernTLS
+import TernTestSupport
 
 enum TestFailure: Error, CustomStringConvertible {
     case timeout(String)
@@ -68,97 +69,6 @@ final class TestServer {
     deinit {
         server.shutdown()
         _ = try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
-/// A plain blocking TCP client with a receive timeout, for byte-level control.
-final class BlockingClient {
-    let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(_ address: ListenAddress, receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if let receiveBufferSize {
-            var size = receiveBufferSize
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = address.port.bigEndian
-        inet_pton(AF_INET, address.host, &sin.sin_addr)
-        let result = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw TestFailure.unexpected("connect to \(address) failed: errno \(errno)")
-        }
-    }
-
-    deinit { close(fd) }
-
-    /// Sends everything; returns the number of bytes sent before a send timeout (SO_SNDTIMEO) or error.
-    @discardableResult
-    func send(_ bytes: [UInt8]) -> Int {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
-            if sent <= 0 { return offset }
-            offset += sent
-        }
-        return offset
-    }
-
-    func send(_ text: String) { send(Array(text.utf8)) }
-
-    /// Reads up to `limit` bytes with one recv; empty on EOF, nil on timeout or error.
-    func receiveSome(limit: Int = 65536) -> [UInt8]? {
-        if !buffer.isEmpty {
-            let taken = Array(buffer.prefix(limit))
-            buffer.removeFirst(taken.count)
-            return taken
-        }
-        var chunk = [UInt8](repeating: 0, count: limit)
-        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, limit, 0) }
-        if count < 0 { return nil }
-        return Array(chunk[0..<count])
-    }
-
-    /// Reads one line (without CRLF). Throws on timeout or EOF.
-    func readLine() throws -> String {
-        while true {
-            if let newline = buffer.firstIndex(of: 10) {
-                var line = Array(buffer[..<newline])
-                buffer.removeFirst(newline + 1)
-                if line.last == 13 { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
-            if count == 0 { throw TestFailure.unexpected("EOF while reading a line; buffered: \(String(decoding: buffer, as: UTF8.self))") }
-            if count < 0 { throw TestFailure.timeout("reading a line (errno \(errno))") }
-            buffer += chunk[0..<count]
-        }
-    }
-
-    /// True if the server closed the connection (EOF or reset) within the receive timeout.
-    func waitForClose() -> Bool {
-        while true {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
-            if count == 0 { return true }
-            if count < 0 { return errno == ECONNRESET }
-        }
-    }
-
-    /// Closes with a TCP reset (SO_LINGER 0): an abrupt disconnect.
-    func reset() {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        shutdown(fd, Int32(SHUT_RDWR))
     }
 }
 

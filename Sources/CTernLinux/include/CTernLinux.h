@@ -1,11 +1,11 @@
 // C shim for the Linux syscalls that `import Glibc` does not expose (epoll, eventfd, timerfd, signalfd).
 // Only TernPosix imports this module.
+//
+// This header must not define _GNU_SOURCE: the system headers it includes are also part of Swift's Glibc module,
+// and a different feature macro here makes clang see two different definitions of the same types (fd_set,
+// rusage). Calls that need _GNU_SOURCE (accept4, pthread_setname_np) are real functions in shim.c instead.
 #ifndef C_TERN_LINUX_H
 #define C_TERN_LINUX_H
-
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +42,10 @@ static inline void c_tern_epoll_event_set(struct epoll_event *ev, uint32_t event
 static inline uint32_t c_tern_epoll_event_events(const struct epoll_event *ev) { return ev->events; }
 static inline uint64_t c_tern_epoll_event_data(const struct epoll_event *ev) { return ev->data.u64; }
 
-/// accept4 takes a transparent union under _GNU_SOURCE, which Swift cannot pass.
-static inline int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
-    return accept4(fd, address, length, flags);
-}
+/// accept4(2); needs _GNU_SOURCE, so it is defined in shim.c.
+int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+
+/// pthread_setname_np(3); needs _GNU_SOURCE, so it is defined in shim.c. Names longer than 15 bytes are cut.
+int c_tern_pthread_setname(pthread_t thread, const char *name);
 
 #endif
