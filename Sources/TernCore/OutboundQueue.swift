@@ -22,6 +22,15 @@ public struct OutboundQueue: Sendable {
         byteCount += bytes.count
     }
 
+    /// The number of chunks pending (1 is the common case: one coalesced reply).
+    public var chunkCount: Int { chunks.count }
+
+    /// Calls `body` with the first pending span (the fast path when `chunkCount == 1`).
+    public func withFirstSpan<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let first = chunks.first else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try first.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[headOffset...])) }
+    }
+
     /// Calls `body` with up to `maxChunks` pending spans, in order.
     public func withPendingSpans<R>(maxChunks: Int, _ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
         var spans: [UnsafeRawBufferPointer] = []
@@ -49,14 +58,19 @@ public struct OutboundQueue: Sendable {
             let headRemaining = chunks[0].count - headOffset
             if left >= headRemaining {
                 left -= headRemaining
-                chunks.removeFirst()
+                if chunks.count == 1 {
+                    chunks.removeAll(keepingCapacity: true)
+                } else {
+                    chunks.removeFirst()
+                }
                 headOffset = 0
             } else {
                 headOffset += left
                 left = 0
             }
         }
-        if chunks.isEmpty { chunks = [] }
+        // Keep a small chunk list for the next reply; drop a long one.
+        if chunks.isEmpty && chunks.capacity > 16 { chunks = [] }
     }
 
     public mutating func removeAll() {

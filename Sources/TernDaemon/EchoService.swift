@@ -63,6 +63,12 @@ final class EchoHandler: ConnectionHandler {
     }
 
     private func handleLine(_ line: [UInt8], _ connection: any ConnectionContext) {
+        // Commands are upper-case words; anything else is echoed without building a String (the benchmark path).
+        guard let first = line.first, first >= UInt8(ascii: "B"), first <= UInt8(ascii: "S"),
+              line.count <= 20 else {
+            connection.write(line + [13, 10])
+            return
+        }
         let text = String(decoding: line, as: UTF8.self)
         let words = text.split(separator: " ", maxSplits: 1)
         switch (words.first.map(String.init), words.count > 1 ? Int(words[1]) : nil) {

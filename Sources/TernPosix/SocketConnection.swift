@@ -422,13 +422,19 @@ final class SocketConnection: ConnectionContext, Selectable {
         while !outbound.isEmpty {
             let result: IOResult<Int>
             do {
-                result = try outbound.withPendingSpans(maxChunks: 64) { spans in
-                    var vectors = spans.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-                    return try vectors.withUnsafeMutableBufferPointer { (pointer) throws(SystemError) -> IOResult<Int> in
-                        var message = msghdr()
-                        message.msg_iov = pointer.baseAddress
-                        message.msg_iovlen = pointer.count
-                        return try sys("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+                if outbound.chunkCount == 1 {
+                    result = try outbound.withFirstSpan { span in
+                        try sys("send") { Glibc.send(fd, span.baseAddress, span.count, Int32(MSG_NOSIGNAL)) }
+                    }
+                } else {
+                    result = try outbound.withPendingSpans(maxChunks: 64) { spans in
+                        var vectors = spans.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+                        return try vectors.withUnsafeMutableBufferPointer { (pointer) throws(SystemError) -> IOResult<Int> in
+                            var message = msghdr()
+                            message.msg_iov = pointer.baseAddress
+                            message.msg_iovlen = pointer.count
+                            return try sys("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+                        }
                     }
                 }
             } catch let error as SystemError {

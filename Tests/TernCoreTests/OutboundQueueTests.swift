@@ -28,6 +28,19 @@ import TernCore
         #expect(String(decoding: pending(queue), as: UTF8.self).hasSuffix("* 99 EXISTS\r\n"))
     }
 
+    @Test func firstSpanIsTheUnwrittenHead() {
+        var queue = OutboundQueue()
+        queue.append(Array("* OK ready\r\n".utf8))
+        #expect(queue.chunkCount == 1)
+        queue.consume(5)
+        #expect(queue.withFirstSpan { Array($0) } == Array("ready\r\n".utf8))
+        queue.consume(7)
+        #expect(queue.isEmpty && queue.chunkCount == 0)
+        #expect(queue.withFirstSpan { $0.count } == 0)
+        queue.append(Array("next".utf8))
+        #expect(queue.withFirstSpan { Array($0) } == Array("next".utf8))
+    }
+
     @Test func spansAreLimited() {
         var queue = OutboundQueue()
         for _ in 0..<10 { queue.append([UInt8](repeating: 1, count: 5000)) }
