@@ -196,6 +196,12 @@ public final class EventLoop: @unchecked Sendable {
         return generation
     }
 
+    /// Drops the registration of an fd that is about to be closed (closing removes it from epoll).
+    func forget(fd: Int32) {
+        assertInLoop()
+        registrations[Int(fd)] = (0, nil)
+    }
+
     func deregister(fd: Int32) {
         assertInLoop()
         selector.deregister(fd: fd)

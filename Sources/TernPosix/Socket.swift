@@ -60,8 +60,10 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     public var host: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch storage {
-        case .v4(var sin):
-            inet_ntop(AF_INET, &sin.sin_addr, &text, socklen_t(text.count))
+        case .v4(let sin):
+            // Formatted here: glibc's inet_ntop uses sprintf for IPv4, which shows up in the accept path.
+            let address = UInt32(bigEndian: sin.sin_addr.s_addr)
+            return "\(address >> 24).\((address >> 16) & 0xff).\((address >> 8) & 0xff).\(address & 0xff)"
         case .v6(var sin6):
             let bytes = withUnsafeBytes(of: &sin6.sin6_addr) { Array($0) }
             if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {

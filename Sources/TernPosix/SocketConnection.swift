@@ -45,7 +45,7 @@ final class SocketConnection: ConnectionContext, Selectable {
         /// Flushing output before closing; no more input is delivered.
         case closing
         /// Output sent and our side shut down; reading until the peer's FIN so the last reply is not reset.
-        case lingering(until: ContinuousClock.Instant)
+        case lingering
         case closed
     }
 
@@ -74,6 +74,9 @@ final class SocketConnection: ConnectionContext, Selectable {
     private var lastWriteProgress: ContinuousClock.Instant
     private var outstandingWork = 0
     private var pendingCloseReason: CloseReason = .closedByServer
+    /// The peer has sent its FIN: after our output is flushed there is nothing to linger for.
+    private var peerClosed = false
+    private var lingerDeadline: ContinuousClock.Instant?
     private var isDelivering = false
     private var shutdownRequested = false
     /// The handler has been told the connection is active (once; a STARTTLS upgrade does not repeat it).
@@ -272,7 +275,7 @@ final class SocketConnection: ConnectionContext, Selectable {
         var reads = 0
         while reads < 4 {
             if case .closed = state { return }
-            if !wantsRead && !isLingering { return }
+            if !wantsRead { return }
             reads += 1
             let buffer = loop.readBuffer
             let result: IOResult<Int>
@@ -289,7 +292,7 @@ final class SocketConnection: ConnectionContext, Selectable {
                 peerClosedInput()
                 return
             case .done(let count):
-                if isLingering { continue } // discard: we are only waiting for the FIN
+                if isDiscardingInput { continue } // closing: input is no longer delivered
                 lastInput = loop.now
                 ingest(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 if count < buffer.count { return }
@@ -297,16 +300,15 @@ final class SocketConnection: ConnectionContext, Selectable {
         }
     }
 
-    private var isLingering: Bool {
-        if case .lingering = state { return true }
-        return false
-    }
+    private var isDiscardingInput: Bool { state == .closing || state == .lingering }
 
+    /// Closing and lingering connections keep reading (and discard what comes) so the peer's FIN is seen and the
+    /// read interest never has to be switched off and on again while closing.
     private var wantsRead: Bool {
         switch state {
         case .open, .handshaking: return !isPaused && !isBackpressured
-        case .lingering: return true
-        case .connecting, .closing, .closed: return false
+        case .closing, .lingering: return !peerClosed
+        case .connecting, .closed: return false
         }
     }
 
@@ -360,6 +362,7 @@ final class SocketConnection: ConnectionContext, Selectable {
     }
 
     private func peerClosedInput() {
+        peerClosed = true
         switch state {
         case .lingering:
             finalize(pendingCloseReason)
@@ -368,7 +371,9 @@ final class SocketConnection: ConnectionContext, Selectable {
             state = .closing
             updateInterest()
             markDirty()
-        case .connecting, .closing, .closed:
+        case .closing:
+            updateInterest()
+        case .connecting, .closed:
             break
         }
     }
@@ -457,10 +462,16 @@ final class SocketConnection: ConnectionContext, Selectable {
     }
 
     private func beginLinger() {
+        // The peer already closed: nothing of ours can be reset away by unread input.
+        if peerClosed {
+            finalize(pendingCloseReason)
+            return
+        }
         // Our reply is out; half-close and wait briefly for the peer's FIN so that closing with unread input
         // does not make the kernel send a reset that destroys the reply in flight.
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-        state = .lingering(until: loop.now + options.lingerTimeout)
+        state = .lingering
+        lingerDeadline = loop.now + options.lingerTimeout
         updateInterest()
     }
 
@@ -484,8 +495,8 @@ final class SocketConnection: ConnectionContext, Selectable {
         switch state {
         case .closed:
             return
-        case .lingering(let until):
-            if now >= until { finalize(pendingCloseReason) }
+        case .lingering:
+            if let lingerDeadline, now >= lingerDeadline { finalize(pendingCloseReason) }
             return
         default:
             break
@@ -534,7 +545,8 @@ final class SocketConnection: ConnectionContext, Selectable {
     private func finalize(_ reason: CloseReason) {
         guard state != .closed else { return }
         state = .closed
-        loop.deregister(fd: fd)
+        // close() removes the fd from epoll (we never dup it), so no EPOLL_CTL_DEL is needed.
+        loop.forget(fd: fd)
         closeDescriptor(fd)
         outbound.removeAll()
         pendingPlaintext = []
