@@ -38,6 +38,12 @@ let package = Package(
         .target(name: "TernPosix", dependencies: ["TernCore", "CTernLinux"], swiftSettings: strictSwift),
         // OpenSSL as an in-memory byte transform.
         .target(name: "TernTLS", dependencies: ["TernCore", "CTernOpenSSL"], swiftSettings: strictSwift),
+        // The one owner of sqlite3 handles.
+        .target(name: "TernSQLite", dependencies: ["CTernSQLite"], swiftSettings: strictSwift),
+        // Directory (domains, accounts, aliases, identities), password hashing, login cache, throttling, SASL.
+        .target(
+            name: "TernAuth", dependencies: ["TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
+        ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
@@ -57,6 +63,7 @@ let package = Package(
             dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
