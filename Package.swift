@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "TernSQLite", dependencies: ["CTernSQLite"], swiftSettings: strictSwift),
         // Directory (domains, accounts, aliases, identities), password hashing, login cache, throttling, SASL.
         .target(
-            name: "TernAuth", dependencies: ["TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
+            name: "TernAuth", dependencies: ["TernCore", "TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
         ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
@@ -63,7 +63,7 @@ let package = Package(
             dependencies: ["TernCore", "TernPosix", "TernTLS", "TernDaemon", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
