@@ -47,10 +47,10 @@ let package = Package(
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", log, "TOMLKit"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
-        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernTLS", log, argumentParser], swiftSettings: strictSwift),
+        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", log, argumentParser], swiftSettings: strictSwift),
         .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
         .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
 
@@ -64,6 +64,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",

@@ -1,5 +1,5 @@
 // ternctl: the admin CLI. Every command takes --config (the same file as ternd) and --help; exit status is 0 only
-// on success. Account, alias, quota and restore commands arrive with the accounts and store issues.
+// on success. Mailbox, deleted-mail, import/export and stats commands arrive with the store issue.
 
 public import ArgumentParser
 import Logging
@@ -11,7 +11,10 @@ public struct TernCtl: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ternctl",
         abstract: "Administer a Tern mail server.",
-        subcommands: [ConfigCommand.self]
+        subcommands: [
+            DomainCommand.self, UserCommand.self, AliasCommand.self, IdentityCommand.self, SettingsCommand.self,
+            ConfigCommand.self,
+        ]
     )
 
     public init() {}

@@ -6,6 +6,7 @@
 
 public import Logging
 public import TernCore
+public import TernAuth
 public import TernTLS
 import TOMLKit
 
@@ -60,6 +61,8 @@ public struct TernConfig: Sendable, Equatable {
         submissions: [.loopback(1465)], smtp: [.loopback(1025)]
     )
     public var limits = Limits()
+    /// Rules for every password set (`[passwords]`).
+    public var passwordPolicy = PasswordPolicy()
     /// Test-only line-echo services (see EchoService.swift). Empty in production.
     public var echo: [ListenAddress] = []
     public var echoTLS: [ListenAddress] = []
@@ -69,6 +72,8 @@ public struct TernConfig: Sendable, Equatable {
     /// Where the self-signed certificate goes when none is configured.
     public var generatedCertificatePath: String { dataDirectory + "/tls/self-signed.pem" }
     public var generatedKeyPath: String { dataDirectory + "/tls/self-signed.key" }
+    /// Domains, accounts, aliases and identities, shared by ternd and ternctl.
+    public var directoryPath: String { dataDirectory + "/directory.sqlite" }
 }
 
 extension ListenAddress {
@@ -121,7 +126,7 @@ private struct ConfigReader {
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
             "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "max_message_size",
-            "server", "tls", "listeners", "limits", "testing",
+            "server", "tls", "listeners", "limits", "passwords", "testing",
         ])
         if let value = try string(root, "data_dir") {
             guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
@@ -204,6 +209,15 @@ private struct ConfigReader {
             }
             if let v = try int(limits, "shutdown_grace_seconds", prefix: p, in: 0...3600) {
                 config.limits.shutdownGraceSeconds = v
+            }
+        }
+        if let passwords = try table(root, "passwords") {
+            let p = "passwords."
+            try checkKeys(passwords, prefix: p, allowed: ["min_length", "min_digits", "min_lowercase"])
+            if let v = try int(passwords, "min_length", prefix: p, in: 8...256) { config.passwordPolicy.minimumLength = v }
+            if let v = try int(passwords, "min_digits", prefix: p, in: 0...64) { config.passwordPolicy.minimumDigits = v }
+            if let v = try int(passwords, "min_lowercase", prefix: p, in: 0...64) {
+                config.passwordPolicy.minimumLowercase = v
             }
         }
         if let testing = try table(root, "testing") {

@@ -28,20 +28,18 @@ public enum DaemonMain {
             return 71
         }
         let fileLimit = ProcessIdentity.raiseOpenFileLimit()
-        var dropToUser = ProcessIdentity.isRoot
-        if dropToUser && config.user == "root" {
-            logger.warning("running as root because the config says user = \"root\"; a dedicated user is safer")
+        let dropToUser: Bool
+        switch RunAs.decide(config) {
+        case .asIs:
             dropToUser = false
-        }
-        if dropToUser && ProcessIdentity.lookupUser(config.user) == nil {
-            guard configPath == nil else {
-                logger.critical("started as root, but the user to run as does not exist; create it or set 'user'",
-                                metadata: ["user": "\(config.user)"])
-                return 78
-            }
-            // A first try on a fresh machine: embedded defaults, loopback only. Say plainly what to fix.
-            logger.warning("running as root: the user 'tern' does not exist (create it with `useradd --system tern`, or set 'user' in a config file)")
+        case .stayRoot(let why):
+            logger.warning("running as root: \(why)")
             dropToUser = false
+        case .drop:
+            dropToUser = true
+        case .refuse(let why):
+            logger.critical("cannot start: \(why)", metadata: ["user": "\(config.user)"])
+            return 78
         }
 
         let server = Server(config: config, logger: logger, levelSwitch: levelSwitch)
@@ -150,5 +148,28 @@ enum Banner {
 
 
         """
+    }
+}
+
+/// Which user ternd and ternctl run as. Both follow the same rule so every file in the data folder has one owner.
+public enum RunAs: Equatable {
+    /// Not root: run as we are.
+    case asIs
+    /// Root stays root (with the reason, to log).
+    case stayRoot(String)
+    /// Root switches to `config.user`.
+    case drop
+    /// Root cannot switch: the user is missing.
+    case refuse(String)
+
+    public static func decide(_ config: TernConfig) -> RunAs {
+        guard ProcessIdentity.isRoot else { return .asIs }
+        if config.user == "root" { return .stayRoot("the config says user = \"root\"; a dedicated user is safer") }
+        if ProcessIdentity.lookupUser(config.user) != nil { return .drop }
+        guard config.configFile != nil else {
+            // A first try on a fresh machine: embedded defaults, loopback only. Say plainly what to fix.
+            return .stayRoot("the user '\(config.user)' does not exist (create it with `useradd --system \(config.user)`, or set 'user' in a config file)")
+        }
+        return .refuse("the user '\(config.user)' to run as does not exist; create it or set 'user' in \(config.configFile!)")
     }
 }

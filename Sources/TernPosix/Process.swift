@@ -129,3 +129,25 @@ private func writeUnbuffered(_ text: String, to fd: Int32) {
         }
     }
 }
+
+public enum Terminal {
+    /// True if standard input is a terminal.
+    public static var standardInputIsTerminal: Bool { isatty(0) == 1 }
+
+    /// Prints `prompt` on stderr and reads one line from the terminal without echoing it. Nil on EOF.
+    public static func readHiddenLine(prompt: String) -> String? {
+        StandardError.write(prompt)
+        var saved = termios()
+        let canHide = tcgetattr(0, &saved) == 0
+        if canHide {
+            var hidden = saved
+            hidden.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(0, TCSAFLUSH, &hidden)
+        }
+        defer {
+            if canHide { tcsetattr(0, TCSAFLUSH, &saved) }
+            StandardError.write("\n")
+        }
+        return readLine(strippingNewline: true)
+    }
+}

@@ -3,6 +3,7 @@
 import Foundation
 import Synchronization
 import TernCore
+import TernTestSupport
 
 enum DaemonTestError: Error, CustomStringConvertible {
     case timeout(String, log: String)
@@ -21,16 +22,7 @@ final class TerndProcess {
     private let stderrLines = SharedLog()
     private let stdoutText = SharedLog()
 
-    static var binary: String {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var folder = testBinary.deletingLastPathComponent()
-        // The test runner may be inside a bundle folder (…/TernPackageTests.xctest/…).
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("ternd").path),
-              folder.path != "/" {
-            folder = folder.deletingLastPathComponent()
-        }
-        return folder.appendingPathComponent("ternd").path
-    }
+    static var binary: String { Products.path(of: "ternd") }
 
     /// Starts ternd with `config` (TOML) in a new temporary folder; with `config == nil`, with no --config, its
     /// working folder being the temporary folder.
