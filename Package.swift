@@ -18,6 +18,8 @@ let package = Package(
     products: [
         .executable(name: "ternd", targets: ["ternd"]),
         .executable(name: "ternctl", targets: ["ternctl"]),
+        // For bench/ and fuzz packages only (separate packages that depend on this one).
+        .library(name: "TernInternals", targets: ["TernCore", "TernAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
