@@ -1,5 +1,6 @@
 // RFC 4648 base64, as SASL (RFC 4422), IMAP AUTHENTICATE and SMTP AUTH use it: strict decoding (no whitespace, no
-// missing padding, no stray characters), so a malformed client payload is an error, not a guess.
+// missing padding, no stray characters, no non-zero padding bits), so a malformed client payload is an error, not
+// a guess.
 
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
@@ -44,6 +45,10 @@ public enum Base64 {
             guard !padC || (padD && isLast), !padD || isLast else { return nil }
             let c = padC ? 0 : values[Int(input[index + 2])], d = padD ? 0 : values[Int(input[index + 3])]
             guard c != 0xff, d != 0xff else { return nil }
+            // Canonical only (RFC 4648 §3.5): the bits the padding leaves over must be zero, so one byte string
+            // has exactly one encoding.
+            if padC && b & 0x0f != 0 { return nil }
+            if padD && !padC && c & 0x03 != 0 { return nil }
             let n = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
             output.append(UInt8(n >> 16))
             if !padC { output.append(UInt8(n >> 8 & 0xff)) }

@@ -1,0 +1,16 @@
+// swift-tools-version:6.0
+// libFuzzer targets for Tern's parsers; see run.sh. A separate package so `swift test` never builds them.
+import PackageDescription
+
+let fuzz: [SwiftSetting] = [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
+
+let package = Package(
+    name: "tern-fuzz",
+    dependencies: [.package(name: "Tern", path: "../..")],
+    targets: [
+        .executableTarget(name: "fuzz-framer", dependencies: [.product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-sasl", dependencies: [.product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
+    ]
+)
