@@ -46,6 +46,8 @@ let package = Package(
         .target(
             name: "TernAuth", dependencies: ["TernCore", "TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
         ),
+        // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
+        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite"], swiftSettings: strictSwift),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
@@ -67,6 +69,7 @@ let package = Package(
         ),
         .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernStoreTests", dependencies: ["TernStore"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",

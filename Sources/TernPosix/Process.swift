@@ -136,18 +136,19 @@ public enum Terminal {
 
     /// Prints `prompt` on stderr and reads one line from the terminal without echoing it. Nil on EOF.
     public static func readHiddenLine(prompt: String) -> String? {
-        StandardError.write(prompt)
+        // Echo goes off before the prompt appears, so nothing typed after seeing it can be echoed or flushed.
         var saved = termios()
         let canHide = tcgetattr(0, &saved) == 0
         if canHide {
             var hidden = saved
             hidden.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(0, TCSAFLUSH, &hidden)
+            tcsetattr(0, TCSANOW, &hidden)
         }
         defer {
-            if canHide { tcsetattr(0, TCSAFLUSH, &saved) }
+            if canHide { tcsetattr(0, TCSANOW, &saved) }
             StandardError.write("\n")
         }
+        StandardError.write(prompt)
         return readLine(strippingNewline: true)
     }
 }

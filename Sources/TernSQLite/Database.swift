@@ -69,7 +69,9 @@ public final class Database {
 
     /// Opens (creating if needed) a database in WAL mode with a busy timeout, so several processes (ternd and
     /// ternctl) can write the same file safely.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(SQLiteError) {
+    /// - Parameter durableCommits: fsync the WAL on every commit (`synchronous = FULL`), for indexes whose commit
+    ///   is what acknowledges a delivery; otherwise a crash may lose the last commits but never corrupts.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000, durableCommits: Bool = false) throws(SQLiteError) {
         var pointer: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &pointer, flags, nil)
@@ -83,7 +85,7 @@ public final class Database {
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(handle, 1)
         try execute("PRAGMA journal_mode = WAL")
-        try execute("PRAGMA synchronous = NORMAL")
+        try execute(durableCommits ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
     }
 

@@ -3,7 +3,10 @@
 Usage: prompt.py FIRST SECOND -- TERNCTL ARGS...   Prints what the terminal showed; exits with ternctl's status."""
 import os
 import pty
+import signal
 import sys
+
+signal.alarm(30)  # never hang a test run
 
 first, second = sys.argv[1], sys.argv[2]
 command = sys.argv[4:]

@@ -20,7 +20,7 @@ public struct CommandResult: Sendable {
     public let error: String
 }
 
-/// Runs `executable` with `arguments`, feeding `input` on stdin; waits at most `timeout` seconds.
+/// Runs `executable` with `arguments`, feeding `input` on stdin; kills it after `timeout` seconds.
 public func runCommand(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Double = 60) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -29,17 +29,51 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Strin
     process.standardOutput = output
     process.standardError = error
     process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+    let collectedOutput = Collected(), collectedError = Collected()
+    collectedOutput.read(from: output)
+    collectedError.read(from: error)
     try process.run()
     if let input {
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
     }
-    let outData = output.fileHandleForReading.readDataToEndOfFile()
-    let errData = error.fileHandleForReading.readDataToEndOfFile()
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+    }
     process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                         error: String(decoding: errData, as: UTF8.self))
+    return CommandResult(status: process.terminationStatus, output: collectedOutput.finish(), error: collectedError.finish())
+}
+
+/// Collects a pipe's bytes on Foundation's reader thread, so a child never blocks on a full pipe.
+final class Collected: @unchecked Sendable {
+    // Invariant: `data` and `done` are only touched with `lock` held.
+    private let lock = NSCondition()
+    private var data = Data()
+    private var done = false
+
+    func read(from pipe: Pipe) {
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            let chunk = handle.availableData
+            lock.lock()
+            if chunk.isEmpty {
+                done = true
+                handle.readabilityHandler = nil
+                lock.broadcast()
+            } else {
+                data.append(chunk)
+            }
+            lock.unlock()
+        }
+    }
+
+    /// Waits (briefly) for end of file and returns the text.
+    func finish() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let deadline = Date().addingTimeInterval(5)
+        while !done && lock.wait(until: deadline) {}
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -1,0 +1,452 @@
+// One account's mail: a maildir folder per mailbox (named by the mailbox's id, never by its name) and an SQLite
+// index (`index.sqlite`, WAL, durable commits) of mailboxes and messages.
+//
+// Invariants:
+// - Durable before acknowledged: `append` returns only after the file is fsynced, renamed into cur/, cur/ is
+//   fsynced and the index row is committed (shared by concurrent appends through the group committer).
+// - The files are the truth: on open, stray files in tmp/ are removed and files in cur/ missing from the index
+//   (a crash between rename and commit) are indexed with new UIDs, so nothing written is ever lost.
+// - Soft delete: expunge and mailbox deletion only stamp `expunged_at`; files stay until `purge` runs past the
+//   retention period. Restore gives messages new UIDs in their original mailbox, re-created if it is gone.
+// - Every change takes a new account-wide MODSEQ.
+
+import Glibc
+import TernSQLite
+
+public struct MailboxInfo: Sendable, Equatable {
+    public let id: MailboxID
+    public let name: String
+    public let uidValidity: UIDValidity
+    public let uidNext: UID
+    public let highestModSeq: ModSeq
+}
+
+public struct MessageInfo: Sendable, Equatable {
+    public let uid: UID
+    public let size: Int
+    public let internalDate: Int64
+    public let flags: SystemFlags
+    public let modSeq: ModSeq
+}
+
+public struct DeletedMessage: Sendable, Equatable {
+    /// The index row, stable across restores; what `restore` takes.
+    public let id: Int64
+    public let mailboxName: String
+    public let uid: UID
+    public let size: Int
+    public let internalDate: Int64
+    public let flags: SystemFlags
+    public let expungedAt: Int64
+}
+
+public final class AccountStore: Sendable {
+    public let root: String
+    private let database: SharedDatabase
+    private let clock: @Sendable () -> Int64
+    private let committer: GroupCommitter<PendingAppend, UID>
+
+    struct PendingAppend: Sendable {
+        let mailbox: MailboxID
+        let file: String
+        let size: Int
+        let flags: SystemFlags
+        let internalDate: Int64
+    }
+
+    static let migrations = [
+        """
+        CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO state VALUES ('highest_modseq', 1), ('last_uidvalidity', 0);
+        CREATE TABLE mailboxes (
+            id INTEGER PRIMARY KEY,
+            name TEXT UNIQUE,               -- NULL once deleted
+            deleted_name TEXT,              -- the name it had, for restores
+            uidvalidity INTEGER NOT NULL,
+            uidnext INTEGER NOT NULL DEFAULT 1,
+            highest_modseq INTEGER NOT NULL DEFAULT 1,
+            subscribed INTEGER NOT NULL DEFAULT 1,
+            special_use TEXT,
+            deleted_at INTEGER
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+            uid INTEGER NOT NULL,
+            file TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            internal_date INTEGER NOT NULL,
+            save_date INTEGER NOT NULL,
+            flags INTEGER NOT NULL DEFAULT 0,
+            keywords TEXT NOT NULL DEFAULT '',
+            modseq INTEGER NOT NULL,
+            expunged_at INTEGER,
+            UNIQUE (mailbox_id, uid)
+        );
+        CREATE INDEX messages_live ON messages(mailbox_id, expunged_at, uid);
+        CREATE INDEX messages_expunged ON messages(expunged_at) WHERE expunged_at IS NOT NULL;
+        """,
+    ]
+
+    /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
+    public static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }
+
+    public init(root: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) throws(StoreError) {
+        self.root = root
+        self.clock = clock
+        try DurableFile.makeDirectory(root)
+        try DurableFile.makeDirectory(root + "/mail")
+        let database: Database
+        do {
+            database = try Database(path: root + "/index.sqlite", durableCommits: true)
+            try database.migrate(Self.migrations)
+        } catch {
+            throw .io("index \(root)/index.sqlite: \(error)")
+        }
+        let shared = SharedDatabase(database)
+        self.database = shared
+        let mailRoot = root + "/mail"
+        committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
+        if try mailbox(named: "INBOX") == nil { _ = try createMailbox("INBOX") }
+        try recover()
+    }
+
+    private func maildir(_ id: MailboxID) -> Maildir { Maildir(path: root + "/mail/\(id)") }
+
+    @discardableResult
+    private func run<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
+        do {
+            return try database.withDatabase(body)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError where error.code & 0xff == 13 { // SQLITE_FULL
+            throw .noSpace
+        } catch {
+            throw .io("index: \(error)")
+        }
+    }
+
+    private static func nextModSeq(_ db: Database) throws -> Int64 {
+        try db.query("UPDATE state SET value = value + 1 WHERE key = 'highest_modseq'")
+        return try db.query("SELECT value FROM state WHERE key = 'highest_modseq'")[0].int(0)!
+    }
+
+    // MARK: Mailboxes
+
+    static func validate(_ name: String) throws(StoreError) {
+        guard !name.isEmpty, name.utf8.count <= 1000 else { throw .invalidMailboxName(name, reason: "empty or longer than 1000 bytes") }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw .invalidMailboxName(name, reason: "control characters")
+        }
+    }
+
+    private static func info(_ row: SQLiteRow) -> MailboxInfo {
+        MailboxInfo(id: MailboxID(row.int(0)!), name: row.string(1)!, uidValidity: UIDValidity(UInt32(row.int(2)!)),
+                    uidNext: UID(UInt32(row.int(3)!)), highestModSeq: ModSeq(UInt64(row.int(4)!)))
+    }
+
+    public func createMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
+        try Self.validate(name)
+        let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
+        let id: MailboxID = try run { db in
+            try db.transaction {
+                guard try db.query("SELECT 1 FROM mailboxes WHERE name = ?", [canonical]).isEmpty else {
+                    throw StoreError.mailboxExists(canonical)
+                }
+                // UIDVALIDITY: the time, but always above any value this account has used.
+                let last = try db.query("SELECT value FROM state WHERE key = 'last_uidvalidity'")[0].int(0)!
+                let validity = max(last + 1, clock() & 0x7fff_ffff)
+                try db.query("UPDATE state SET value = ? WHERE key = 'last_uidvalidity'", [validity])
+                let modseq = try Self.nextModSeq(db)
+                try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq) VALUES (?, ?, ?)",
+                             [canonical, validity, modseq])
+                return MailboxID(db.lastInsertRowID)
+            }
+        }
+        try maildir(id).create()
+        return try mailbox(id: id)!
+    }
+
+    public func mailbox(named name: String) throws(StoreError) -> MailboxInfo? {
+        let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
+        return try run { db in
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name = ?", [canonical])
+                .first.map(Self.info)
+        }
+    }
+
+    func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
+        try run { db in
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE id = ? AND name IS NOT NULL",
+                         [id.rawValue]).first.map(Self.info)
+        }
+    }
+
+    public func mailboxes() throws(StoreError) -> [MailboxInfo] {
+        try run { db in
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
+                .map(Self.info)
+        }
+    }
+
+    private func requireMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
+        guard let info = try mailbox(named: name) else { throw .mailboxNotFound(name) }
+        return info
+    }
+
+    /// Renames a mailbox (a row update: the folder is named by id). INBOX cannot be renamed here.
+    public func renameMailbox(_ name: String, to newName: String) throws(StoreError) {
+        try Self.validate(newName)
+        let info = try requireMailbox(name)
+        guard info.name != "INBOX" else { throw .invalidMailboxName(name, reason: "INBOX cannot be renamed") }
+        try run { db in
+            try db.transaction {
+                guard try db.query("SELECT 1 FROM mailboxes WHERE name = ?", [newName]).isEmpty else {
+                    throw StoreError.mailboxExists(newName)
+                }
+                let modseq = try Self.nextModSeq(db)
+                try db.query("UPDATE mailboxes SET name = ?, highest_modseq = ? WHERE id = ?", [newName, modseq, info.id.rawValue])
+            }
+        }
+    }
+
+    /// Deletes a mailbox: its messages are soft-deleted with it and stay restorable for the retention period.
+    public func deleteMailbox(_ name: String) throws(StoreError) {
+        let info = try requireMailbox(name)
+        guard info.name != "INBOX" else { throw .invalidMailboxName(name, reason: "INBOX cannot be deleted") }
+        let now = clock()
+        try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                try db.query("UPDATE messages SET expunged_at = ?, modseq = ? WHERE mailbox_id = ? AND expunged_at IS NULL",
+                             [now, modseq, info.id.rawValue])
+                try db.query("UPDATE mailboxes SET deleted_name = name, name = NULL, deleted_at = ? WHERE id = ?",
+                             [now, info.id.rawValue])
+            }
+        }
+    }
+
+    // MARK: Messages
+
+    /// Stores a message durably and returns its UID. Blocking (fsync): call it off the event loops.
+    @discardableResult
+    public func append(to mailboxName: String, _ bytes: [UInt8], flags: SystemFlags = [], internalDate: Int64? = nil)
+        throws(StoreError) -> (UIDValidity, UID) {
+        let info = try requireMailbox(mailboxName)
+        let file = try maildir(info.id).deliver(bytes, flags: flags)
+        let uid = try committer.submit(PendingAppend(
+            mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock()))
+        return (info.uidValidity, uid)
+    }
+
+    /// One batch: fsync each affected cur/ once, then one transaction assigning UIDs in submission order.
+    private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
+                               clock: @Sendable () -> Int64) -> [Result<UID, StoreError>] {
+        func failAll(_ error: StoreError) -> [Result<UID, StoreError>] {
+            for item in batch { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
+            return Array(repeating: .failure(error), count: batch.count)
+        }
+        for mailbox in Set(batch.map(\.mailbox)) {
+            do { try Maildir(path: "\(mailRoot)/\(mailbox)").syncCur() } catch { return failAll(error) }
+        }
+        do {
+            let uids: [UID] = try database.withDatabase { db in
+                try db.transaction {
+                    let modseq = try nextModSeq(db)
+                    let now = clock()
+                    var uids: [UID] = []
+                    for item in batch {
+                        let next = try db.query("SELECT uidnext FROM mailboxes WHERE id = ?", [item.mailbox.rawValue])[0].int(0)!
+                        try db.query("""
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """, [item.mailbox.rawValue, next, item.file, item.size, item.internalDate, now, item.flags.rawValue, modseq])
+                        try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
+                                     [next + 1, modseq, item.mailbox.rawValue])
+                        uids.append(UID(UInt32(next)))
+                    }
+                    return uids
+                }
+            }
+            return uids.map { .success($0) }
+        } catch let error as SQLiteError where error.code & 0xff == 13 {
+            return failAll(.noSpace)
+        } catch {
+            return failAll(.io("index commit: \(error)"))
+        }
+    }
+
+    /// Messages visible in a mailbox (not expunged), by UID.
+    public func messages(in mailboxName: String) throws(StoreError) -> [MessageInfo] {
+        let info = try requireMailbox(mailboxName)
+        return try run { db in
+            try db.query("""
+                SELECT uid, size, internal_date, flags, modseq FROM messages
+                WHERE mailbox_id = ? AND expunged_at IS NULL ORDER BY uid
+                """, [info.id.rawValue]).map {
+                MessageInfo(uid: UID(UInt32($0.int(0)!)), size: Int($0.int(1)!), internalDate: $0.int(2)!,
+                            flags: SystemFlags(rawValue: Int($0.int(3)!)), modSeq: ModSeq(UInt64($0.int(4)!)))
+            }
+        }
+    }
+
+    /// The message's bytes as delivered. Blocking: call it off the event loops.
+    public func read(_ mailboxName: String, uid: UID) throws(StoreError) -> [UInt8] {
+        let info = try requireMailbox(mailboxName)
+        let file: String? = try run { db in
+            try db.query("SELECT file FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL",
+                         [info.id.rawValue, Int64(uid.rawValue)]).first?.string(0)
+        }
+        guard let file else { throw .messageNotFound }
+        return try DurableFile.read("\(root)/mail/\(info.id)/cur/\(file)")
+    }
+
+    public enum FlagChange: Sendable { case add, remove, replace }
+
+    /// Changes system flags; returns the new flags and MODSEQ of each message changed. The file name's maildir
+    /// info follows (without fsync: the index is the truth while it is consistent).
+    @discardableResult
+    public func setFlags(_ mailboxName: String, uids: [UID], _ flags: SystemFlags, _ change: FlagChange)
+        throws(StoreError) -> [(UID, SystemFlags, ModSeq)] {
+        let info = try requireMailbox(mailboxName)
+        let cur = "\(root)/mail/\(info.id)/cur/"
+        return try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                var changed: [(UID, SystemFlags, ModSeq)] = []
+                for uid in uids {
+                    guard let row = try db.query("""
+                        SELECT id, flags, file FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                        """, [info.id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                    let old = SystemFlags(rawValue: Int(row.int(1)!))
+                    let new: SystemFlags = switch change {
+                    case .add: old.union(flags)
+                    case .remove: old.subtracting(flags)
+                    case .replace: flags
+                    }
+                    guard new != old else { continue }
+                    let file = row.string(2)!
+                    let base = file.split(separator: ":", maxSplits: 1).first.map(String.init) ?? file
+                    let newFile = base + ":2," + new.maildirLetters
+                    if Glibc.rename(cur + file, cur + newFile) != 0 { throw DurableFile.error("rename", cur + file) }
+                    try db.query("UPDATE messages SET flags = ?, file = ?, modseq = ? WHERE id = ?",
+                                 [new.rawValue, newFile, modseq, row.int(0)!])
+                    changed.append((uid, new, ModSeq(UInt64(modseq))))
+                }
+                try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                return changed
+            }
+        }
+    }
+
+    /// Expunges (soft-deletes) messages; returns the UIDs that left the mailbox.
+    @discardableResult
+    public func expunge(_ mailboxName: String, uids: [UID]) throws(StoreError) -> [UID] {
+        let info = try requireMailbox(mailboxName)
+        let now = clock()
+        return try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                var removed: [UID] = []
+                for uid in uids {
+                    try db.query("""
+                        UPDATE messages SET expunged_at = ?, modseq = ? WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                        """, [now, modseq, info.id.rawValue, Int64(uid.rawValue)])
+                    if db.changes == 1 { removed.append(uid) }
+                }
+                try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                return removed
+            }
+        }
+    }
+
+    // MARK: Retention
+
+    /// Soft-deleted messages still on disk, newest first.
+    public func deletedMessages() throws(StoreError) -> [DeletedMessage] {
+        try run { db in
+            try db.query("""
+                SELECT m.id, coalesce(b.name, b.deleted_name), m.uid, m.size, m.internal_date, m.flags, m.expunged_at
+                FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                WHERE m.expunged_at IS NOT NULL ORDER BY m.expunged_at DESC, m.id
+                """).map {
+                DeletedMessage(id: $0.int(0)!, mailboxName: $0.string(1)!, uid: UID(UInt32($0.int(2)!)), size: Int($0.int(3)!),
+                               internalDate: $0.int(4)!, flags: SystemFlags(rawValue: Int($0.int(5)!)), expungedAt: $0.int(6)!)
+            }
+        }
+    }
+
+    /// Brings soft-deleted messages back into their mailbox (re-created under its old name if it was deleted), with
+    /// their flags and internal date, as new UIDs. Returns the new UIDs, in the order of `ids`.
+    public func restore(_ ids: [Int64]) throws(StoreError) -> [(mailbox: String, uid: UID)] {
+        var restored: [(String, UID)] = []
+        for id in ids {
+            let row: SQLiteRow? = try run { db in
+                try db.query("""
+                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), b.name IS NULL, m.file, m.flags, m.internal_date, m.size
+                    FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
+                    """, [id]).first
+            }
+            guard let row else { throw .messageNotFound }
+            let name = row.string(1)!
+            let target: MailboxInfo
+            if let existing = try mailbox(named: name) {
+                target = existing
+            } else {
+                target = try createMailbox(name)
+            }
+            let source = "\(root)/mail/\(row.int(0)!)/cur/\(row.string(3)!)"
+            let flags = SystemFlags(rawValue: Int(row.int(4)!))
+            // Link the kept file into the target's cur/ under a new name, then index it like any append.
+            let base = Maildir.uniqueName()
+            let file = base + ":2," + flags.maildirLetters
+            guard link(source, "\(root)/mail/\(target.id)/cur/\(file)") == 0 else { throw DurableFile.error("link", source) }
+            let uid = try committer.submit(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(6)!),
+                                                         flags: flags, internalDate: row.int(5)!))
+            // The old row and its file go; the restored copy is the message now.
+            try run { db in try db.query("DELETE FROM messages WHERE id = ?", [id]) }
+            try? DurableFile.remove(source)
+            restored.append((name, uid))
+        }
+        return restored
+    }
+
+    /// Removes for good what was soft-deleted more than `retentionDays` ago. Returns how many messages went.
+    @discardableResult
+    public func purge(retentionDays: Int) throws(StoreError) -> Int {
+        let cutoff = clock() - Int64(retentionDays) * 86400
+        let rows: [SQLiteRow] = try run { db in
+            try db.query("SELECT id, mailbox_id, file FROM messages WHERE expunged_at IS NOT NULL AND expunged_at <= ?", [cutoff])
+        }
+        for row in rows {
+            try DurableFile.remove("\(root)/mail/\(row.int(1)!)/cur/\(row.string(2)!)")
+            try run { db in try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!]) }
+        }
+        return rows.count
+    }
+
+    // MARK: Recovery
+
+    /// Removes interrupted writes from tmp/ and indexes files in cur/ that the index does not know (a crash
+    /// between the rename and the commit): they get new UIDs, so nothing written is lost.
+    private func recover() throws(StoreError) {
+        let ids: [Int64] = try run { db in try db.query("SELECT id FROM mailboxes").map { $0.int(0)! } }
+        for id in ids {
+            let maildir = maildir(MailboxID(id))
+            try maildir.create()
+            try maildir.cleanTmp()
+            let known = Set(try run { db in
+                try db.query("SELECT file FROM messages WHERE mailbox_id = ?", [id]).map { $0.string(0)! }
+            })
+            for file in try DurableFile.list(maildir.cur) where !known.contains(file) {
+                let path = maildir.cur + "/" + file
+                var status = stat()
+                guard stat(path, &status) == 0 else { continue }
+                let info = file.split(separator: ":", maxSplits: 1)
+                let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
+                _ = try committer.submit(PendingAppend(mailbox: MailboxID(id), file: file, size: Int(status.st_size),
+                                                       flags: flags, internalDate: Int64(status.st_mtim.tv_sec)))
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+// The file operations behind "durable before acknowledged": write a new file completely and fsync it, rename it
+// into place, fsync the directory. Raw descriptors stay inside this file; ENOSPC and EDQUOT become `.noSpace`.
+
+import Glibc
+
+enum DurableFile {
+    static func error(_ call: String, _ path: String) -> StoreError {
+        let code = errno
+        if code == ENOSPC || code == EDQUOT { return .noSpace }
+        return .io("\(call) \(path): \(String(cString: strerror(code)))")
+    }
+
+    /// Creates `path` (which must not exist), writes `bytes`, fsyncs, closes. Removes the file on any failure.
+    static func create(_ path: String, bytes: [UInt8]) throws(StoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw error("open", path) }
+        var failure: StoreError?
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = error("write", path)
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = error("fsync", path) }
+        if close(fd) != 0 && failure == nil { failure = error("close", path) }
+        if let failure {
+            unlink(path)
+            throw failure
+        }
+    }
+
+    static func rename(_ from: String, to: String) throws(StoreError) {
+        guard Glibc.rename(from, to) == 0 else { throw error("rename", from) }
+    }
+
+    /// Makes the directory entries of `path` (creations, renames, removals) durable.
+    static func syncDirectory(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw error("open", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw error("fsync", path) }
+    }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw error("mkdir", path) }
+    }
+
+    static func read(_ path: String) throws(StoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw StoreError.messageNotFound }
+            throw error("open", path)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("read", path)
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    static func remove(_ path: String) throws(StoreError) {
+        if unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
+    }
+
+    /// Names in a directory (without . and ..).
+    static func list(_ path: String) throws(StoreError) -> [String] {
+        guard let directory = opendir(path) else { throw error("opendir", path) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
