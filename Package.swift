@@ -69,7 +69,10 @@ let package = Package(
         ),
         .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "TernStoreTests", dependencies: ["TernStore"], swiftSettings: strictSwift),
+        // Delivers until killed; used by TernStoreTests' SIGKILL crash test.
+        .executableTarget(name: "tern-store-crash-helper", dependencies: ["TernStore"], path: "Tests/TernStoreCrashHelper",
+                          swiftSettings: strictSwift),
+        .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
