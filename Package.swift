@@ -19,7 +19,7 @@ let package = Package(
         .executable(name: "ternd", targets: ["ternd"]),
         .executable(name: "ternctl", targets: ["ternctl"]),
         // For bench/ and fuzz packages only (separate packages that depend on this one).
-        .library(name: "TernInternals", targets: ["TernCore", "TernAuth"]),
+        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -47,7 +47,7 @@ let package = Package(
             name: "TernAuth", dependencies: ["TernCore", "TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
         ),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
-        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite"], swiftSettings: strictSwift),
+        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "CTernLinux"], swiftSettings: strictSwift),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",

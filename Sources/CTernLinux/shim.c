@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "CTernLinux.h"
 
@@ -16,4 +17,8 @@ int c_tern_pthread_setname(pthread_t thread, const char *name) {
     strncpy(shortened, name, sizeof shortened - 1);
     shortened[sizeof shortened - 1] = 0;
     return pthread_setname_np(thread, shortened);
+}
+
+int c_tern_syncfs(int fd) {
+    return syncfs(fd);
 }

@@ -2,8 +2,9 @@
 // index (`index.sqlite`, WAL, durable commits) of mailboxes and messages.
 //
 // Invariants:
-// - Durable before acknowledged: `append` returns only after the file is fsynced, renamed into cur/, cur/ is
-//   fsynced and the index row is committed (shared by concurrent appends through the group committer).
+// - Durable before acknowledged: `append` returns only after the file is written and renamed into cur/, the file
+//   system is synced (syncfs: data and directory entries) and the index row is committed; the sync and the commit
+//   are shared by concurrent appends through the group committer.
 // - The files are the truth: on open, stray files in tmp/ are removed and files in cur/ missing from the index
 //   (a crash between rename and commit) are indexed with new UIDs, so nothing written is ever lost.
 // - Soft delete: expunge and mailbox deletion only stamp `expunged_at`; files stay until `purge` runs past the
@@ -42,7 +43,11 @@ public struct DeletedMessage: Sendable, Equatable {
 
 public final class AccountStore: Sendable {
     public let root: String
+    /// Writes (transactions, the group commit) go through this connection…
     private let database: SharedDatabase
+    /// …and reads through this one, so lookups never wait for a commit's fsync (WAL lets readers run beside the
+    /// writer).
+    private let readDatabase: SharedDatabase
     private let clock: @Sendable () -> Int64
     private let committer: GroupCommitter<PendingAppend, UID>
 
@@ -105,6 +110,11 @@ public final class AccountStore: Sendable {
         }
         let shared = SharedDatabase(database)
         self.database = shared
+        do {
+            readDatabase = SharedDatabase(try Database(path: root + "/index.sqlite", durableCommits: true))
+        } catch {
+            throw .io("index \(root)/index.sqlite: \(error)")
+        }
         let mailRoot = root + "/mail"
         committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
         if try mailbox(named: "INBOX") == nil { _ = try createMailbox("INBOX") }
@@ -121,6 +131,17 @@ public final class AccountStore: Sendable {
             throw error
         } catch let error as SQLiteError where error.code & 0xff == 13 { // SQLITE_FULL
             throw .noSpace
+        } catch {
+            throw .io("index: \(error)")
+        }
+    }
+
+    /// Runs a read-only query on the read connection.
+    private func read<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
+        do {
+            return try readDatabase.withDatabase(body)
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw .io("index: \(error)")
         }
@@ -169,21 +190,21 @@ public final class AccountStore: Sendable {
 
     public func mailbox(named name: String) throws(StoreError) -> MailboxInfo? {
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
-        return try run { db in
+        return try read { db in
             try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name = ?", [canonical])
                 .first.map(Self.info)
         }
     }
 
     func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
-        try run { db in
+        try read { db in
             try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE id = ? AND name IS NOT NULL",
                          [id.rawValue]).first.map(Self.info)
         }
     }
 
     public func mailboxes() throws(StoreError) -> [MailboxInfo] {
-        try run { db in
+        try read { db in
             try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
                 .map(Self.info)
         }
@@ -239,16 +260,17 @@ public final class AccountStore: Sendable {
         return (info.uidValidity, uid)
     }
 
-    /// One batch: fsync each affected cur/ once, then one transaction assigning UIDs in submission order.
+    /// One batch: one syncfs for every file and directory entry, then one transaction assigning UIDs in
+    /// submission order.
     private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
                                clock: @Sendable () -> Int64) -> [Result<UID, StoreError>] {
         func failAll(_ error: StoreError) -> [Result<UID, StoreError>] {
             for item in batch { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
             return Array(repeating: .failure(error), count: batch.count)
         }
-        for mailbox in Set(batch.map(\.mailbox)) {
-            do { try Maildir(path: "\(mailRoot)/\(mailbox)").syncCur() } catch { return failAll(error) }
-        }
+        // Files and directory entries of the whole batch become durable with one flush, before the index says
+        // they exist.
+        do { try DurableFile.syncFileSystem(mailRoot) } catch { return failAll(error) }
         do {
             let uids: [UID] = try database.withDatabase { db in
                 try db.transaction {
@@ -279,7 +301,7 @@ public final class AccountStore: Sendable {
     /// Messages visible in a mailbox (not expunged), by UID.
     public func messages(in mailboxName: String) throws(StoreError) -> [MessageInfo] {
         let info = try requireMailbox(mailboxName)
-        return try run { db in
+        return try read { db in
             try db.query("""
                 SELECT uid, size, internal_date, flags, modseq FROM messages
                 WHERE mailbox_id = ? AND expunged_at IS NULL ORDER BY uid
@@ -293,7 +315,7 @@ public final class AccountStore: Sendable {
     /// The message's bytes as delivered. Blocking: call it off the event loops.
     public func read(_ mailboxName: String, uid: UID) throws(StoreError) -> [UInt8] {
         let info = try requireMailbox(mailboxName)
-        let file: String? = try run { db in
+        let file: String? = try read { db in
             try db.query("SELECT file FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL",
                          [info.id.rawValue, Int64(uid.rawValue)]).first?.string(0)
         }
@@ -364,7 +386,7 @@ public final class AccountStore: Sendable {
 
     /// Soft-deleted messages still on disk, newest first.
     public func deletedMessages() throws(StoreError) -> [DeletedMessage] {
-        try run { db in
+        try read { db in
             try db.query("""
                 SELECT m.id, coalesce(b.name, b.deleted_name), m.uid, m.size, m.internal_date, m.flags, m.expunged_at
                 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id

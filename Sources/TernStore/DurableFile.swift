@@ -1,6 +1,7 @@
 // The file operations behind "durable before acknowledged": write a new file completely and fsync it, rename it
 // into place, fsync the directory. Raw descriptors stay inside this file; ENOSPC and EDQUOT become `.noSpace`.
 
+internal import CTernLinux
 import Glibc
 
 enum DurableFile {
@@ -10,8 +11,9 @@ enum DurableFile {
         return .io("\(call) \(path): \(String(cString: strerror(code)))")
     }
 
-    /// Creates `path` (which must not exist), writes `bytes`, fsyncs, closes. Removes the file on any failure.
-    static func create(_ path: String, bytes: [UInt8]) throws(StoreError) {
+    /// Creates `path` (which must not exist), writes `bytes`, closes; fsyncs first when `sync` is set (otherwise a
+    /// later `syncFileSystem` must make it durable). Removes the file on any failure.
+    static func create(_ path: String, bytes: [UInt8], sync: Bool = true) throws(StoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("open", path) }
         var failure: StoreError?
@@ -27,7 +29,7 @@ enum DurableFile {
                 offset += written
             }
         }
-        if failure == nil && fsync(fd) != 0 { failure = error("fsync", path) }
+        if sync && failure == nil && fsync(fd) != 0 { failure = error("fsync", path) }
         if close(fd) != 0 && failure == nil { failure = error("close", path) }
         if let failure {
             unlink(path)
@@ -45,6 +47,15 @@ enum DurableFile {
         guard fd >= 0 else { throw error("open", path) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw error("fsync", path) }
+    }
+
+    /// Makes every pending write of the file system holding `path` durable (syncfs(2)): one flush for a whole
+    /// batch of new files and their directory entries, instead of one fsync per file and per directory.
+    static func syncFileSystem(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw error("open", path) }
+        defer { close(fd) }
+        guard c_tern_syncfs(fd) == 0 else { throw error("syncfs", path) }
     }
 
     static func makeDirectory(_ path: String) throws(StoreError) {

@@ -33,12 +33,12 @@ struct Maildir: Sendable {
         return "\(now.tv_sec).M\(now.tv_nsec / 1000)P\(getpid())Q\(sequence).\(hostname)"
     }
 
-    /// Writes a complete message into cur/ and returns its file name. The directory entry is made durable by
-    /// `syncCur()`, which a group commit calls once for many messages.
+    /// Writes a complete message into cur/ and returns its file name. Neither the data nor the directory entry is
+    /// durable yet: the group commit makes a whole batch durable with one `syncfs` before indexing it.
     func deliver(_ bytes: [UInt8], flags: SystemFlags) throws(StoreError) -> String {
         let base = Self.uniqueName()
         let temporary = tmp + "/" + base
-        try DurableFile.create(temporary, bytes: bytes)
+        try DurableFile.create(temporary, bytes: bytes, sync: false)
         let name = base + ":2," + flags.maildirLetters
         do {
             try DurableFile.rename(temporary, to: cur + "/" + name)
@@ -48,8 +48,6 @@ struct Maildir: Sendable {
         }
         return name
     }
-
-    func syncCur() throws(StoreError) { try DurableFile.syncDirectory(cur) }
 
     /// Removes leftovers of interrupted deliveries.
     func cleanTmp() throws(StoreError) {

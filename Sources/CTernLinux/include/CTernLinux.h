@@ -45,6 +45,9 @@ static inline uint64_t c_tern_epoll_event_data(const struct epoll_event *ev) { r
 /// accept4(2); needs _GNU_SOURCE, so it is defined in shim.c.
 int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 
+/// syncfs(2): flush every pending write of the file system holding `fd`; needs _GNU_SOURCE (shim.c).
+int c_tern_syncfs(int fd);
+
 /// pthread_setname_np(3); needs _GNU_SOURCE, so it is defined in shim.c. Names longer than 15 bytes are cut.
 int c_tern_pthread_setname(pthread_t thread, const char *name);
 
