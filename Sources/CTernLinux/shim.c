@@ -1,7 +1,9 @@
 // Functions that need _GNU_SOURCE. Defined here, not in the header, so the header stays compatible with Swift's
 // Glibc module (see CTernLinux.h).
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,4 +23,14 @@ int c_tern_pthread_setname(pthread_t thread, const char *name) {
 
 int c_tern_syncfs(int fd) {
     return syncfs(fd);
+}
+
+int c_tern_open_unnamed(const char *directory) {
+    return open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+}
+
+int c_tern_link_unnamed(int fd, const char *path) {
+    char source[64];
+    snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
 }

@@ -37,6 +37,33 @@ enum DurableFile {
         }
     }
 
+    /// Writes `bytes` into an unnamed file in `directory` and links it as `path` (one directory operation instead
+    /// of create + rename). Returns false, having done nothing, if the file system has no unnamed files.
+    static func createUnnamed(in directory: String, as path: String, bytes: [UInt8]) throws(StoreError) -> Bool {
+        let fd = c_tern_open_unnamed(directory)
+        guard fd >= 0 else {
+            if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL { return false }
+            throw error("open(O_TMPFILE)", directory)
+        }
+        defer { close(fd) }
+        var failure: StoreError?
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = error("write", path)
+                    return
+                }
+                offset += written
+            }
+        }
+        if let failure { throw failure }
+        guard c_tern_link_unnamed(fd, path) == 0 else { throw error("linkat", path) }
+        return true
+    }
+
     static func rename(_ from: String, to: String) throws(StoreError) {
         guard Glibc.rename(from, to) == 0 else { throw error("rename", from) }
     }

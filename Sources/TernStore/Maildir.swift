@@ -1,6 +1,7 @@
 // One mailbox's maildir folder: `tmp/`, `new/`, `cur/`. Files are named `<seconds>.M<micro>P<pid>Q<n>.<host>:2,<flags>`
-// (the maildir spec's unique names), written in tmp/ and renamed into cur/ only when complete and fsynced, so a
-// crash leaves either a whole message in cur/ or a stray file in tmp/ (removed on open), never half a message.
+// (the maildir spec's unique names). A message appears in cur/ only complete: written into an unnamed file and
+// linked in, or (where the file system has no O_TMPFILE) written in tmp/ and renamed. A crash leaves a whole
+// message in cur/, or nothing, or a stray file in tmp/ (removed on open), never half a message.
 
 import Glibc
 import Synchronization
@@ -37,9 +38,12 @@ struct Maildir: Sendable {
     /// durable yet: the group commit makes a whole batch durable with one `syncfs` before indexing it.
     func deliver(_ bytes: [UInt8], flags: SystemFlags) throws(StoreError) -> String {
         let base = Self.uniqueName()
+        let name = base + ":2," + flags.maildirLetters
+        // An unnamed file linked into cur/ appears whole, like a rename from tmp/, with one directory operation
+        // instead of two (and nothing to clean up after a crash).
+        if try DurableFile.createUnnamed(in: cur, as: cur + "/" + name, bytes: bytes) { return name }
         let temporary = tmp + "/" + base
         try DurableFile.create(temporary, bytes: bytes, sync: false)
-        let name = base + ":2," + flags.maildirLetters
         do {
             try DurableFile.rename(temporary, to: cur + "/" + name)
         } catch {

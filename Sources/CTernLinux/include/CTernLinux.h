@@ -48,6 +48,12 @@ int c_tern_accept4(int fd, struct sockaddr *address, socklen_t *length, int flag
 /// syncfs(2): flush every pending write of the file system holding `fd`; needs _GNU_SOURCE (shim.c).
 int c_tern_syncfs(int fd);
 
+/// Opens an unnamed file in `directory` for writing (O_TMPFILE, 0600); -1 with errno if the file system cannot.
+int c_tern_open_unnamed(const char *directory);
+
+/// Gives the unnamed file `fd` the name `path` (linkat through /proc/self/fd); fails with EEXIST if taken.
+int c_tern_link_unnamed(int fd, const char *path);
+
 /// pthread_setname_np(3); needs _GNU_SOURCE, so it is defined in shim.c. Names longer than 15 bytes are cut.
 int c_tern_pthread_setname(pthread_t thread, const char *name);
 
