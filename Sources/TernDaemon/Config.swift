@@ -299,13 +299,7 @@ private struct ConfigReader {
         return result
     }
 
-    static func isHostname(_ text: String) -> Bool {
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
-        return !text.isEmpty && text.utf8.count <= 253 && labels.allSatisfy { label in
-            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
-    }
+    static func isHostname(_ text: String) -> Bool { EmailAddress.isDomain(text) }
 }
 
 /// Finds the line of `table.key` in the TOML text for error messages. TOMLKit parses the file; this only scans

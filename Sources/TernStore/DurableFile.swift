@@ -11,11 +11,8 @@ enum DurableFile {
         return .io("\(call) \(path): \(String(cString: strerror(code)))")
     }
 
-    /// Creates `path` (which must not exist), writes `bytes`, closes; fsyncs first when `sync` is set (otherwise a
-    /// later `syncFileSystem` must make it durable). Removes the file on any failure.
-    static func create(_ path: String, bytes: [UInt8], sync: Bool = true) throws(StoreError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw error("open", path) }
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
         var failure: StoreError?
         bytes.withUnsafeBytes { raw in
             var offset = 0
@@ -29,6 +26,16 @@ enum DurableFile {
                 offset += written
             }
         }
+        if let failure { throw failure }
+    }
+
+    /// Creates `path` (which must not exist), writes `bytes`, closes; fsyncs first when `sync` is set (otherwise a
+    /// later `syncFileSystem` must make it durable). Removes the file on any failure.
+    static func create(_ path: String, bytes: [UInt8], sync: Bool = true) throws(StoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw error("open", path) }
+        var failure: StoreError?
+        do { try writeAll(fd, bytes, path: path) } catch let writeError { failure = writeError }
         if sync && failure == nil && fsync(fd) != 0 { failure = error("fsync", path) }
         if close(fd) != 0 && failure == nil { failure = error("close", path) }
         if let failure {
@@ -46,20 +53,7 @@ enum DurableFile {
             throw error("open(O_TMPFILE)", directory)
         }
         defer { close(fd) }
-        var failure: StoreError?
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = error("write", path)
-                    return
-                }
-                offset += written
-            }
-        }
-        if let failure { throw failure }
+        try writeAll(fd, bytes, path: path)
         guard c_tern_link_unnamed(fd, path) == 0 else { throw error("linkat", path) }
         return true
     }
