@@ -30,6 +30,27 @@ public struct MessageInfo: Sendable, Equatable {
     public let modSeq: ModSeq
 }
 
+/// An account's limits, from the directory. Soft-deleted mail does not count: the user cannot see it, and the
+/// retention period bounds it.
+public struct Quota: Sendable, Equatable {
+    public var maxBytes: Int64?
+    public var maxMessages: Int64?
+    public init(maxBytes: Int64? = nil, maxMessages: Int64? = nil) {
+        self.maxBytes = maxBytes
+        self.maxMessages = maxMessages
+    }
+}
+
+/// What counts against the quota: visible (not soft-deleted) messages.
+public struct Usage: Sendable, Equatable {
+    public let bytes: Int64
+    public let messages: Int64
+    public init(bytes: Int64, messages: Int64) {
+        self.bytes = bytes
+        self.messages = messages
+    }
+}
+
 public struct DeletedMessage: Sendable, Equatable {
     /// The index row, stable across restores; what `restore` takes.
     public let id: Int64
@@ -57,6 +78,7 @@ public final class AccountStore: Sendable {
         let size: Int
         let flags: SystemFlags
         let internalDate: Int64
+        var quota: Quota? = nil
     }
 
     static let migrations = [
@@ -90,6 +112,12 @@ public final class AccountStore: Sendable {
         );
         CREATE INDEX messages_live ON messages(mailbox_id, expunged_at, uid);
         CREATE INDEX messages_expunged ON messages(expunged_at) WHERE expunged_at IS NOT NULL;
+        """,
+        // Version 2: running quota usage, kept in the transactions that change it.
+        """
+        INSERT INTO state VALUES
+            ('used_bytes', (SELECT coalesce(sum(size), 0) FROM messages WHERE expunged_at IS NULL)),
+            ('used_messages', (SELECT count(*) FROM messages WHERE expunged_at IS NULL));
         """,
     ]
 
@@ -146,6 +174,31 @@ public final class AccountStore: Sendable {
             throw .io("index: \(error)")
         }
     }
+
+    private static func addUsage(_ db: Database, bytes: Int64, messages: Int64) throws {
+        try db.query("UPDATE state SET value = value + ? WHERE key = 'used_bytes'", [bytes])
+        try db.query("UPDATE state SET value = value + ? WHERE key = 'used_messages'", [messages])
+    }
+
+    private static func usage(_ db: Database) throws -> Usage {
+        let rows = try db.query("SELECT key, value FROM state WHERE key IN ('used_bytes', 'used_messages')")
+        let values = Dictionary(uniqueKeysWithValues: rows.map { ($0.string(0)!, $0.int(1)!) })
+        return Usage(bytes: values["used_bytes"] ?? 0, messages: values["used_messages"] ?? 0)
+    }
+
+    /// Why `size` more bytes in one more message would break `quota`, or nil.
+    static func quotaViolation(_ quota: Quota, usage: Usage, adding size: Int) -> String? {
+        if let max = quota.maxBytes, usage.bytes + Int64(size) > max {
+            return "\(usage.bytes + Int64(size)) bytes would exceed the limit of \(max)"
+        }
+        if let max = quota.maxMessages, usage.messages + 1 > max {
+            return "\(usage.messages + 1) messages would exceed the limit of \(max)"
+        }
+        return nil
+    }
+
+    /// Visible mail, as counted against the quota.
+    public func usage() throws(StoreError) -> Usage { try read { db in try Self.usage(db) } }
 
     private static func nextModSeq(_ db: Database) throws -> Int64 {
         try db.query("UPDATE state SET value = value + 1 WHERE key = 'highest_modseq'")
@@ -239,6 +292,9 @@ public final class AccountStore: Sendable {
         try run { db in
             try db.transaction {
                 let modseq = try Self.nextModSeq(db)
+                let live = try db.query("SELECT coalesce(sum(size), 0), count(*) FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL",
+                                        [info.id.rawValue])[0]
+                try Self.addUsage(db, bytes: -live.int(0)!, messages: -live.int(1)!)
                 try db.query("UPDATE messages SET expunged_at = ?, modseq = ? WHERE mailbox_id = ? AND expunged_at IS NULL",
                              [now, modseq, info.id.rawValue])
                 try db.query("UPDATE mailboxes SET deleted_name = name, name = NULL, deleted_at = ? WHERE id = ?",
@@ -251,12 +307,17 @@ public final class AccountStore: Sendable {
 
     /// Stores a message durably and returns its UID. Blocking (fsync): call it off the event loops.
     @discardableResult
-    public func append(to mailboxName: String, _ bytes: [UInt8], flags: SystemFlags = [], internalDate: Int64? = nil)
-        throws(StoreError) -> (UIDValidity, UID) {
+    public func append(to mailboxName: String, _ bytes: [UInt8], flags: SystemFlags = [], internalDate: Int64? = nil,
+                       quota: Quota? = nil) throws(StoreError) -> (UIDValidity, UID) {
         let info = try requireMailbox(mailboxName)
+        // Refuse early, before writing anything; the commit checks again, against concurrent appends.
+        if let quota, let violation = Self.quotaViolation(quota, usage: try usage(), adding: bytes.count) {
+            throw .overQuota(violation)
+        }
         let file = try maildir(info.id).deliver(bytes, flags: flags)
         let uid = try committer.submit(PendingAppend(
-            mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock()))
+            mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
+            quota: quota))
         return (info.uidValidity, uid)
     }
 
@@ -272,12 +333,17 @@ public final class AccountStore: Sendable {
         // they exist.
         do { try DurableFile.syncFileSystem(mailRoot) } catch { return failAll(error) }
         do {
-            let uids: [UID] = try database.withDatabase { db in
+            let results: [Result<UID, StoreError>] = try database.withDatabase { db in
                 try db.transaction {
                     let modseq = try nextModSeq(db)
                     let now = clock()
-                    var uids: [UID] = []
+                    var results: [Result<UID, StoreError>] = []
                     for item in batch {
+                        if let quota = item.quota, let violation = quotaViolation(quota, usage: try usage(db), adding: item.size) {
+                            results.append(.failure(.overQuota(violation)))
+                            continue
+                        }
+                        try addUsage(db, bytes: Int64(item.size), messages: 1)
                         let next = try db.query("SELECT uidnext FROM mailboxes WHERE id = ?", [item.mailbox.rawValue])[0].int(0)!
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq)
@@ -285,12 +351,16 @@ public final class AccountStore: Sendable {
                             """, [item.mailbox.rawValue, next, item.file, item.size, item.internalDate, now, item.flags.rawValue, modseq])
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [next + 1, modseq, item.mailbox.rawValue])
-                        uids.append(UID(UInt32(next)))
+                        results.append(.success(UID(UInt32(next))))
                     }
-                    return uids
+                    return results
                 }
             }
-            return uids.map { .success($0) }
+            // Files of refused appends go (they were never acknowledged).
+            for (item, result) in zip(batch, results) {
+                if case .failure = result { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
+            }
+            return results
         } catch let error as SQLiteError where error.code & 0xff == 13 {
             return failAll(.noSpace)
         } catch {
@@ -371,10 +441,13 @@ public final class AccountStore: Sendable {
                 let modseq = try Self.nextModSeq(db)
                 var removed: [UID] = []
                 for uid in uids {
-                    try db.query("""
-                        UPDATE messages SET expunged_at = ?, modseq = ? WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
-                        """, [now, modseq, info.id.rawValue, Int64(uid.rawValue)])
-                    if db.changes == 1 { removed.append(uid) }
+                    let size = try db.query("SELECT size FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL",
+                                            [info.id.rawValue, Int64(uid.rawValue)]).first?.int(0)
+                    guard let size else { continue }
+                    try db.query("UPDATE messages SET expunged_at = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                                 [now, modseq, info.id.rawValue, Int64(uid.rawValue)])
+                    try Self.addUsage(db, bytes: -size, messages: -1)
+                    removed.append(uid)
                 }
                 try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
                 return removed
