@@ -10,6 +10,8 @@
 // - Soft delete: expunge and mailbox deletion only stamp `expunged_at`; files stay until `purge` runs past the
 //   retention period. Restore gives messages new UIDs in their original mailbox, re-created if it is gone.
 // - Every change takes a new account-wide MODSEQ.
+// - The files can rebuild the index: each mailbox folder holds `tern-mailbox` (name, UIDVALIDITY, deletion) and
+//   `tern-uids` (UIDs given, expunges), so a lost index comes back with the same names, UIDs and flags.
 
 import Glibc
 import TernSQLite
@@ -129,6 +131,7 @@ public final class AccountStore: Sendable {
         self.clock = clock
         try DurableFile.makeDirectory(root)
         try DurableFile.makeDirectory(root + "/mail")
+        let hadIndex = access(root + "/index.sqlite", F_OK) == 0
         let database: Database
         do {
             database = try Database(path: root + "/index.sqlite", durableCommits: true)
@@ -145,6 +148,7 @@ public final class AccountStore: Sendable {
         }
         let mailRoot = root + "/mail"
         committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
+        if !hadIndex { try rebuildFromFiles() }
         if try mailbox(named: "INBOX") == nil { _ = try createMailbox("INBOX") }
         try recover()
     }
@@ -222,7 +226,7 @@ public final class AccountStore: Sendable {
     public func createMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
         try Self.validate(name)
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
-        let id: MailboxID = try run { db in
+        let (id, validity): (MailboxID, Int64) = try run { db in
             try db.transaction {
                 guard try db.query("SELECT 1 FROM mailboxes WHERE name = ?", [canonical]).isEmpty else {
                     throw StoreError.mailboxExists(canonical)
@@ -234,10 +238,11 @@ public final class AccountStore: Sendable {
                 let modseq = try Self.nextModSeq(db)
                 try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq) VALUES (?, ?, ?)",
                              [canonical, validity, modseq])
-                return MailboxID(db.lastInsertRowID)
+                return (MailboxID(db.lastInsertRowID), validity)
             }
         }
         try maildir(id).create()
+        try maildir(id).writeMetadata(.init(name: canonical, uidValidity: UInt32(validity)))
         return try mailbox(id: id)!
     }
 
@@ -282,6 +287,7 @@ public final class AccountStore: Sendable {
                 try db.query("UPDATE mailboxes SET name = ?, highest_modseq = ? WHERE id = ?", [newName, modseq, info.id.rawValue])
             }
         }
+        try maildir(info.id).writeMetadata(.init(name: newName, uidValidity: info.uidValidity.rawValue))
     }
 
     /// Deletes a mailbox: its messages are soft-deleted with it and stay restorable for the retention period.
@@ -301,6 +307,7 @@ public final class AccountStore: Sendable {
                              [now, info.id.rawValue])
             }
         }
+        try maildir(info.id).writeMetadata(.init(name: info.name, uidValidity: info.uidValidity.rawValue, deletedAt: now))
     }
 
     // MARK: Messages
@@ -321,46 +328,63 @@ public final class AccountStore: Sendable {
         return (info.uidValidity, uid)
     }
 
-    /// One batch: one syncfs for every file and directory entry, then one transaction assigning UIDs in
-    /// submission order.
+    /// One batch. The leader is the only one assigning UIDs, so it can decide quotas and UIDs first, log them in
+    /// each mailbox's `tern-uids`, make files, directory entries and logs durable with one `syncfs`, and only then
+    /// commit the index transaction.
     private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
                                clock: @Sendable () -> Int64) -> [Result<UID, StoreError>] {
+        func removeFiles(_ items: [PendingAppend]) {
+            for item in items { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
+        }
         func failAll(_ error: StoreError) -> [Result<UID, StoreError>] {
-            for item in batch { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
+            removeFiles(batch)
             return Array(repeating: .failure(error), count: batch.count)
         }
-        // Files and directory entries of the whole batch become durable with one flush, before the index says
-        // they exist.
-        do { try DurableFile.syncFileSystem(mailRoot) } catch { return failAll(error) }
         do {
-            let results: [Result<UID, StoreError>] = try database.withDatabase { db in
+            // 1. Quotas and UIDs.
+            var results: [Result<UID, StoreError>] = []
+            var logs: [MailboxID: [String]] = [:]
+            try database.withDatabase { db in
+                var usage = try Self.usage(db)
+                var next: [MailboxID: Int64] = [:]
+                for item in batch {
+                    if let quota = item.quota, let violation = quotaViolation(quota, usage: usage, adding: item.size) {
+                        results.append(.failure(.overQuota(violation)))
+                        continue
+                    }
+                    usage = Usage(bytes: usage.bytes + Int64(item.size), messages: usage.messages + 1)
+                    let uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
+                                                                  [item.mailbox.rawValue])[0].int(0)!
+                    next[item.mailbox] = uid + 1
+                    results.append(.success(UID(UInt32(uid))))
+                    logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
+                }
+            }
+            removeFiles(zip(batch, results).compactMap { if case .failure = $0.1 { return $0.0 } else { return nil } })
+            // 2. Logs, then one flush for everything.
+            for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
+            try DurableFile.syncFileSystem(mailRoot)
+            // 3. The index.
+            try database.withDatabase { db in
                 try db.transaction {
                     let modseq = try nextModSeq(db)
                     let now = clock()
-                    var results: [Result<UID, StoreError>] = []
-                    for item in batch {
-                        if let quota = item.quota, let violation = quotaViolation(quota, usage: try usage(db), adding: item.size) {
-                            results.append(.failure(.overQuota(violation)))
-                            continue
-                        }
+                    for (item, result) in zip(batch, results) {
+                        guard case .success(let uid) = result else { continue }
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
-                        let next = try db.query("SELECT uidnext FROM mailboxes WHERE id = ?", [item.mailbox.rawValue])[0].int(0)!
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                            """, [item.mailbox.rawValue, next, item.file, item.size, item.internalDate, now, item.flags.rawValue, modseq])
+                            """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
+                                  item.flags.rawValue, modseq])
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
-                                     [next + 1, modseq, item.mailbox.rawValue])
-                        results.append(.success(UID(UInt32(next))))
+                                     [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
-                    return results
                 }
             }
-            // Files of refused appends go (they were never acknowledged).
-            for (item, result) in zip(batch, results) {
-                if case .failure = result { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
-            }
             return results
+        } catch let error as StoreError {
+            return failAll(error)
         } catch let error as SQLiteError where error.code & 0xff == 13 {
             return failAll(.noSpace)
         } catch {
@@ -452,7 +476,7 @@ public final class AccountStore: Sendable {
                 try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
                 return removed
             }
-        }
+        }.withLog(maildir(info.id)) { uid in "x \(uid) \(now)" }
     }
 
     // MARK: Retention
@@ -522,6 +546,76 @@ public final class AccountStore: Sendable {
 
     // MARK: Recovery
 
+    /// Rebuilds a missing index from the folders: mailboxes from `tern-mailbox`, UIDs from `tern-uids` (kept where
+    /// known; files without a logged UID get new ones above every logged UID), flags from file names, expunges from
+    /// the log and the mailbox's deletion time. A mailbox whose log is gone gets a new UIDVALIDITY, and all its
+    /// messages new UIDs, because old UIDs can no longer be promised.
+    private func rebuildFromFiles() throws(StoreError) {
+        let folders = try DurableFile.list(root + "/mail").compactMap(Int64.init).sorted()
+        guard !folders.isEmpty else { return }
+        let now = clock()
+        try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                var lastValidity = try db.query("SELECT value FROM state WHERE key = 'last_uidvalidity'")[0].int(0)!
+                for id in folders {
+                    let maildir = Maildir(path: "\(root)/mail/\(id)")
+                    try maildir.create()
+                    try maildir.cleanTmp()
+                    _ = try maildir.adoptNew()
+                    let log = maildir.readLog()
+                    var metadata = maildir.readMetadata()
+                        ?? .init(name: id == 1 ? "INBOX" : "Recovered \(id)", uidValidity: 0, deletedAt: nil)
+                    if log == nil || metadata.uidValidity == 0 {
+                        // Strictly above the value clients may have cached, even within the same second.
+                        lastValidity = max(lastValidity + 1, now & 0x7fff_ffff, Int64(metadata.uidValidity) + 1)
+                        metadata.uidValidity = UInt32(lastValidity)
+                    }
+                    lastValidity = max(lastValidity, Int64(metadata.uidValidity))
+                    let live = metadata.deletedAt == nil
+                    // A name taken by a live mailbox already (two folders claiming it) keeps the folder under another.
+                    if live, try !db.query("SELECT 1 FROM mailboxes WHERE name = ?", [metadata.name]).isEmpty {
+                        metadata.name += " (recovered \(id))"
+                    }
+                    try db.query("""
+                        INSERT INTO mailboxes (id, name, deleted_name, uidvalidity, highest_modseq, deleted_at)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """, [id, live ? metadata.name : nil, live ? nil : metadata.name, Int64(metadata.uidValidity),
+                              modseq, metadata.deletedAt])
+                    var files: [(file: String, uid: UInt32?)] = try DurableFile.list(maildir.cur).map { file in
+                        (file, log?.uids[maildirBase(file)])
+                    }
+                    files.sort { ($0.uid ?? .max, $0.file) < ($1.uid ?? .max, $1.file) }
+                    // Above every UID ever given out here, purged ones included: a UID is never reused.
+                    let highestLogged = max(log?.uids.values.max() ?? 0, log?.expunged.keys.max() ?? 0)
+                    var next = max(files.compactMap(\.uid).max() ?? 0, highestLogged) + 1
+                    var used = Set<UInt32>()
+                    for (file, logged) in files {
+                        var uid = logged ?? 0
+                        if uid == 0 || used.contains(uid) {
+                            uid = next
+                            next += 1
+                        }
+                        used.insert(uid)
+                        var status = stat()
+                        guard stat(maildir.cur + "/" + file, &status) == 0 else { continue }
+                        let info = file.split(separator: ":", maxSplits: 1)
+                        let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
+                        let expungedAt = metadata.deletedAt ?? log?.expunged[uid]
+                        try db.query("""
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq, expunged_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
+                                  flags.rawValue, modseq, expungedAt])
+                        if expungedAt == nil { try Self.addUsage(db, bytes: Int64(status.st_size), messages: 1) }
+                    }
+                    try db.query("UPDATE mailboxes SET uidnext = ? WHERE id = ?", [Int64(next), id])
+                }
+                try db.query("UPDATE state SET value = ? WHERE key = 'last_uidvalidity'", [lastValidity])
+            }
+        }
+    }
+
     /// Removes interrupted writes from tmp/ and indexes files in cur/ that the index does not know (a crash
     /// between the rename and the commit): they get new UIDs, so nothing written is lost.
     private func recover() throws(StoreError) {
@@ -530,6 +624,7 @@ public final class AccountStore: Sendable {
             let maildir = maildir(MailboxID(id))
             try maildir.create()
             try maildir.cleanTmp()
+            _ = try maildir.adoptNew()
             let known = Set(try run { db in
                 try db.query("SELECT file FROM messages WHERE mailbox_id = ?", [id]).map { $0.string(0)! }
             })
@@ -543,5 +638,13 @@ public final class AccountStore: Sendable {
                                                        flags: flags, internalDate: Int64(status.st_mtim.tv_sec)))
             }
         }
+    }
+}
+
+extension Array {
+    /// Best effort: appends a log line per element (expunges); the index already holds the truth.
+    func withLog(_ maildir: Maildir, _ line: (Element) -> String) -> [Element] {
+        try? maildir.appendLog(map(line))
+        return self
     }
 }

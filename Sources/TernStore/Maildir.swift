@@ -64,3 +64,82 @@ extension String {
         String(map { $0 == "/" ? "\u{2215}" : $0 == ":" ? "\u{A789}" : $0 })
     }
 }
+
+/// What a mailbox folder records about itself, so the index can be rebuilt from the files alone:
+/// `tern-mailbox` (name, UIDVALIDITY, deletion time; replaced atomically) and `tern-uids`, an append-only log of
+/// `a <uid> <file base name>` (UID given) and `x <uid> <time>` (expunged) lines.
+extension Maildir {
+    struct Metadata: Equatable {
+        var name: String
+        var uidValidity: UInt32
+        var deletedAt: Int64?
+    }
+
+    var metadataPath: String { path + "/tern-mailbox" }
+    var logPath: String { path + "/tern-uids" }
+
+    /// Replaces the metadata durably (write, fsync, rename, fsync the folder).
+    func writeMetadata(_ metadata: Metadata) throws(StoreError) {
+        var text = "tern-mailbox 1\nuidvalidity \(metadata.uidValidity)\n"
+        if let deletedAt = metadata.deletedAt { text += "deleted \(deletedAt)\n" }
+        text += "name \(metadata.name)\n"
+        let temporary = path + "/tern-mailbox.new"
+        try? DurableFile.remove(temporary)
+        try DurableFile.create(temporary, bytes: Array(text.utf8))
+        try DurableFile.rename(temporary, to: metadataPath)
+        try DurableFile.syncDirectory(path)
+    }
+
+    func readMetadata() -> Metadata? {
+        guard let bytes = try? DurableFile.read(metadataPath) else { return nil }
+        var metadata = Metadata(name: "", uidValidity: 0, deletedAt: nil)
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            if line.hasPrefix("name ") { metadata.name = String(line.dropFirst(5)) }
+            if line.hasPrefix("uidvalidity "), let value = UInt32(line.dropFirst(12)) { metadata.uidValidity = value }
+            if line.hasPrefix("deleted "), let value = Int64(line.dropFirst(8)) { metadata.deletedAt = value }
+        }
+        return metadata.name.isEmpty || metadata.uidValidity == 0 ? nil : metadata
+    }
+
+    /// Appends log lines; made durable by the next `syncfs` of a commit (the commit writes them before its sync).
+    func appendLog(_ lines: [String]) throws(StoreError) {
+        guard !lines.isEmpty else { return }
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DurableFile.error("open", logPath) }
+        defer { close(fd) }
+        let bytes = Array(lines.map { $0 + "\n" }.joined().utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw DurableFile.error("write", logPath) }
+    }
+
+    /// UIDs by file base name and expunge times by UID, from the log; nil if there is no log.
+    func readLog() -> (uids: [String: UInt32], expunged: [UInt32: Int64])? {
+        guard let bytes = try? DurableFile.read(logPath) else { return nil }
+        var uids: [String: UInt32] = [:]
+        var expunged: [UInt32: Int64] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 2)
+            guard fields.count == 3, let uid = UInt32(fields[1]) else { continue } // a torn last line is skipped
+            if fields[0] == "a" { uids[String(fields[2])] = uid }
+            if fields[0] == "x", let time = Int64(fields[2]) { expunged[uid] = time }
+        }
+        return (uids, expunged)
+    }
+
+    /// Moves files that outside tools dropped into new/ into cur/ (maildir delivery convention).
+    func adoptNew() throws(StoreError) -> Bool {
+        var moved = false
+        for name in try DurableFile.list(new) where !name.hasPrefix(".") {
+            let base = name.split(separator: ":", maxSplits: 1).first.map(String.init) ?? name
+            try DurableFile.rename(new + "/" + name, to: cur + "/" + base + ":2,")
+            moved = true
+        }
+        if moved { try DurableFile.syncDirectory(cur) }
+        return moved
+    }
+}
+
+/// The part of a maildir file name before `:2,`, stable across flag changes.
+func maildirBase(_ file: String) -> String {
+    file.split(separator: ":", maxSplits: 1).first.map(String.init) ?? file
+}
