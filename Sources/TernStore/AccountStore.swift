@@ -73,6 +73,8 @@ public final class AccountStore: Sendable {
     private let readDatabase: SharedDatabase
     private let clock: @Sendable () -> Int64
     private let committer: GroupCommitter<PendingAppend, UID>
+    /// Every committed change of this account, for its sessions.
+    public let changes = ChangeBus()
 
     struct PendingAppend: Sendable {
         let mailbox: MailboxID
@@ -201,6 +203,10 @@ public final class AccountStore: Sendable {
         return nil
     }
 
+    private func currentModSeq() throws(StoreError) -> ModSeq {
+        ModSeq(UInt64(try read { db in try db.query("SELECT value FROM state WHERE key = 'highest_modseq'")[0].int(0)! }))
+    }
+
     /// Visible mail, as counted against the quota.
     public func usage() throws(StoreError) -> Usage { try read { db in try Self.usage(db) } }
 
@@ -243,6 +249,7 @@ public final class AccountStore: Sendable {
         }
         try maildir(id).create()
         try maildir(id).writeMetadata(.init(name: canonical, uidValidity: UInt32(validity)))
+        changes.publish(.mailboxesChanged)
         return try mailbox(id: id)!
     }
 
@@ -288,6 +295,7 @@ public final class AccountStore: Sendable {
             }
         }
         try maildir(info.id).writeMetadata(.init(name: newName, uidValidity: info.uidValidity.rawValue))
+        changes.publish(.mailboxesChanged)
     }
 
     /// Deletes a mailbox: its messages are soft-deleted with it and stay restorable for the retention period.
@@ -308,6 +316,7 @@ public final class AccountStore: Sendable {
             }
         }
         try maildir(info.id).writeMetadata(.init(name: info.name, uidValidity: info.uidValidity.rawValue, deletedAt: now))
+        changes.publish(.mailboxesChanged)
     }
 
     // MARK: Messages
@@ -325,6 +334,7 @@ public final class AccountStore: Sendable {
         let uid = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
             quota: quota))
+        changes.publish(.appended(mailbox: info.id, uids: [uid], modSeq: try currentModSeq()))
         return (info.uidValidity, uid)
     }
 
@@ -426,7 +436,7 @@ public final class AccountStore: Sendable {
         throws(StoreError) -> [(UID, SystemFlags, ModSeq)] {
         let info = try requireMailbox(mailboxName)
         let cur = "\(root)/mail/\(info.id)/cur/"
-        return try run { db in
+        let changed: [(UID, SystemFlags, ModSeq)] = try run { db in
             try db.transaction {
                 let modseq = try Self.nextModSeq(db)
                 var changed: [(UID, SystemFlags, ModSeq)] = []
@@ -449,10 +459,18 @@ public final class AccountStore: Sendable {
                                  [new.rawValue, newFile, modseq, row.int(0)!])
                     changed.append((uid, new, ModSeq(UInt64(modseq))))
                 }
-                try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                // HIGHESTMODSEQ moves only when a message changed (RFC 7162 §3.1.2).
+                if !changed.isEmpty {
+                    try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                }
                 return changed
             }
         }
+        if let modSeq = changed.first?.2 {
+            changes.publish(.flagsChanged(mailbox: info.id, changes: changed.map { FlagUpdate(uid: $0.0, flags: $0.1) },
+                                          modSeq: modSeq))
+        }
+        return changed
     }
 
     /// Expunges (soft-deletes) messages; returns the UIDs that left the mailbox.
@@ -460,7 +478,7 @@ public final class AccountStore: Sendable {
     public func expunge(_ mailboxName: String, uids: [UID]) throws(StoreError) -> [UID] {
         let info = try requireMailbox(mailboxName)
         let now = clock()
-        return try run { db in
+        let (removed, modSeq): ([UID], Int64) = try run { db in
             try db.transaction {
                 let modseq = try Self.nextModSeq(db)
                 var removed: [UID] = []
@@ -473,10 +491,16 @@ public final class AccountStore: Sendable {
                     try Self.addUsage(db, bytes: -size, messages: -1)
                     removed.append(uid)
                 }
-                try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
-                return removed
+                if !removed.isEmpty {
+                    try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                }
+                return (removed, modseq)
             }
-        }.withLog(maildir(info.id)) { uid in "x \(uid) \(now)" }
+        }
+        guard !removed.isEmpty else { return [] }
+        try? maildir(info.id).appendLog(removed.map { "x \($0) \(now)" }) // best effort: the index holds the truth
+        changes.publish(.expunged(mailbox: info.id, uids: removed, modSeq: ModSeq(UInt64(modSeq))))
+        return removed
     }
 
     // MARK: Retention
@@ -525,6 +549,7 @@ public final class AccountStore: Sendable {
             // The old row and its file go; the restored copy is the message now.
             try run { db in try db.query("DELETE FROM messages WHERE id = ?", [id]) }
             try? DurableFile.remove(source)
+            changes.publish(.appended(mailbox: target.id, uids: [uid], modSeq: try currentModSeq()))
             restored.append((name, uid))
         }
         return restored
@@ -638,13 +663,5 @@ public final class AccountStore: Sendable {
                                                        flags: flags, internalDate: Int64(status.st_mtim.tv_sec)))
             }
         }
-    }
-}
-
-extension Array {
-    /// Best effort: appends a log line per element (expunges); the index already holds the truth.
-    func withLog(_ maildir: Maildir, _ line: (Element) -> String) -> [Element] {
-        try? maildir.appendLog(map(line))
-        return self
     }
 }
