@@ -338,9 +338,8 @@ public final class AccountStore: Sendable {
         return (info.uidValidity, uid)
     }
 
-    /// One batch. The leader is the only one assigning UIDs, so it can decide quotas and UIDs first, log them in
-    /// each mailbox's `tern-uids`, make files, directory entries and logs durable with one `syncfs`, and only then
-    /// commit the index transaction.
+    /// One batch, in one write transaction: decide quotas and UIDs, log the UIDs in each mailbox's `tern-uids`,
+    /// make files, directory entries and logs durable with one `syncfs`, then insert the rows and commit.
     private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
                                clock: @Sendable () -> Int64) -> [Result<UID, StoreError>] {
         func removeFiles(_ items: [PendingAppend]) {
@@ -351,32 +350,31 @@ public final class AccountStore: Sendable {
             return Array(repeating: .failure(error), count: batch.count)
         }
         do {
-            // 1. Quotas and UIDs.
             var results: [Result<UID, StoreError>] = []
-            var logs: [MailboxID: [String]] = [:]
-            try database.withDatabase { db in
-                var usage = try Self.usage(db)
-                var next: [MailboxID: Int64] = [:]
-                for item in batch {
-                    if let quota = item.quota, let violation = quotaViolation(quota, usage: usage, adding: item.size) {
-                        results.append(.failure(.overQuota(violation)))
-                        continue
-                    }
-                    usage = Usage(bytes: usage.bytes + Int64(item.size), messages: usage.messages + 1)
-                    let uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
-                                                                  [item.mailbox.rawValue])[0].int(0)!
-                    next[item.mailbox] = uid + 1
-                    results.append(.success(UID(UInt32(uid))))
-                    logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
-                }
-            }
-            removeFiles(zip(batch, results).compactMap { if case .failure = $0.1 { return $0.0 } else { return nil } })
-            // 2. Logs, then one flush for everything.
-            for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
-            try DurableFile.syncFileSystem(mailRoot)
-            // 3. The index.
+            // One write transaction from the UID decision to the insert (BEGIN IMMEDIATE): another process
+            // committing to this index (ternctl) waits instead of picking the same UIDs. WAL readers are not blocked.
             try database.withDatabase { db in
                 try db.transaction {
+                    // 1. Quotas and UIDs.
+                    var usage = try Self.usage(db)
+                    var next: [MailboxID: Int64] = [:]
+                    var logs: [MailboxID: [String]] = [:]
+                    for item in batch {
+                        if let quota = item.quota, let violation = quotaViolation(quota, usage: usage, adding: item.size) {
+                            results.append(.failure(.overQuota(violation)))
+                            continue
+                        }
+                        usage = Usage(bytes: usage.bytes + Int64(item.size), messages: usage.messages + 1)
+                        let uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
+                                                                      [item.mailbox.rawValue])[0].int(0)!
+                        next[item.mailbox] = uid + 1
+                        results.append(.success(UID(UInt32(uid))))
+                        logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
+                    }
+                    // 2. The UID logs, then one flush for every file, directory entry and log of the batch.
+                    for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
+                    try DurableFile.syncFileSystem(mailRoot)
+                    // 3. The index rows, committed last.
                     let modseq = try nextModSeq(db)
                     let now = clock()
                     for (item, result) in zip(batch, results) {
@@ -392,6 +390,7 @@ public final class AccountStore: Sendable {
                     }
                 }
             }
+            removeFiles(zip(batch, results).compactMap { if case .failure = $0.1 { return $0.0 } else { return nil } })
             return results
         } catch let error as StoreError {
             return failAll(error)

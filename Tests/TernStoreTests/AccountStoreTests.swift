@@ -156,3 +156,33 @@ func message(_ subject: String, bodyBytes: Int = 100) -> [UInt8] {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/mail/1/tmp").isEmpty)
     }
 }
+
+@Suite struct TwoProcessTests {
+    /// Two stores on one folder (separate connections and committers, like ternd and ternctl): concurrent
+    /// appends never get the same UID and none fails.
+    @Test func twoWritersOnOneIndexGetDistinctUIDs() throws {
+        let (first, root) = try makeStore()
+        let second = try AccountStore(root: root)
+        let uids = Mutex<[UInt32]>([])
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for (index, store) in [first, second, first, second].enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                for n in 0..<25 {
+                    do {
+                        let (_, uid) = try store.append(to: "INBOX", message("w\(index) \(n)"))
+                        uids.withLock { $0.append(uid.rawValue) }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+        #expect(Set(uids.withLock { $0 }) == Set(1...100))
+        #expect(try first.messages(in: "INBOX").count == 100)
+    }
+}
