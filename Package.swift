@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
-        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", log, argumentParser], swiftSettings: strictSwift),
+        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", log, argumentParser], swiftSettings: strictSwift),
         .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
         .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
 
@@ -68,7 +68,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport", "TernStore"], swiftSettings: strictSwift),
         // Delivers until killed; used by TernStoreTests' SIGKILL crash test.
         .executableTarget(name: "tern-store-crash-helper", dependencies: ["TernStore"], path: "Tests/TernStoreCrashHelper",
                           swiftSettings: strictSwift),

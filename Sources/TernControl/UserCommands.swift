@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TernAuth
 import TernDaemon
+import TernStore
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,7 +104,13 @@ struct UserCommand: ParsableCommand {
             let context = try Context(options)
             let key = try parseAddress(address)
             try context.directory.removeAccount(key)
-            if context.json { try context.printJSON(["removed": key.description]) } else { print("removed \(key)") }
+            // The mail is not deleted with the login: an admin may still want it.
+            let mail = AccountLocation.root(dataDirectory: context.config.dataDirectory, account: key.description)
+            if context.json {
+                try context.printJSON(["removed": key.description, "mail_kept_at": mail])
+            } else {
+                print("removed \(key)" + (FileManager.default.fileExists(atPath: mail) ? "; its mail stays in \(mail) until you delete it" : ""))
+            }
         }
     }
 

@@ -131,8 +131,7 @@ public final class AccountStore: Sendable {
     public init(root: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) throws(StoreError) {
         self.root = root
         self.clock = clock
-        try DurableFile.makeDirectory(root)
-        try DurableFile.makeDirectory(root + "/mail")
+        try DurableFile.makeDirectories(root + "/mail")
         let hadIndex = access(root + "/index.sqlite", F_OK) == 0
         let database: Database
         do {

@@ -83,6 +83,16 @@ enum DurableFile {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw error("mkdir", path) }
     }
 
+    /// Creates `path` and any missing parents.
+    static func makeDirectories(_ path: String) throws(StoreError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            try makeDirectory(prefix)
+            prefix += "/"
+        }
+    }
+
     static func read(_ path: String) throws(StoreError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
