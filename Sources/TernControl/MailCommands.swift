@@ -183,3 +183,48 @@ func parseDay(_ text: String) throws -> Int64 {
     date.tm_mday = parts[2]
     return Int64(timegm(&date))
 }
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Accounts, messages, bytes and soft-deleted mail, per account and in total.")
+    @OptionGroup var options: DataOptions
+
+    func run() throws {
+        let context = try Context(options)
+        var rows: [[String: Any]] = []
+        var totals = (accounts: 0, messages: Int64(0), bytes: Int64(0), deleted: 0, deletedBytes: 0)
+        for account in try context.directory.accounts() {
+            totals.accounts += 1
+            let root = AccountLocation.root(dataDirectory: context.config.dataDirectory, account: account.address.description)
+            // Accounts that never received mail have no store yet; do not create one just to count it.
+            guard FileManager.default.fileExists(atPath: root + "/index.sqlite") else {
+                rows.append(["account": account.address.description, "messages": 0, "bytes": 0, "deleted": 0, "deleted_bytes": 0])
+                continue
+            }
+            let store: AccountStore
+            do { store = try AccountStore(root: root) } catch { throw CommandError("cannot open the mail of \(account.address): \(error)") }
+            let usage = try store.usage()
+            let deleted = try store.deletedMessages()
+            let deletedBytes = deleted.reduce(0) { $0 + $1.size }
+            totals.messages += usage.messages
+            totals.bytes += usage.bytes
+            totals.deleted += deleted.count
+            totals.deletedBytes += deletedBytes
+            rows.append(["account": account.address.description, "messages": usage.messages, "bytes": usage.bytes,
+                         "deleted": deleted.count, "deleted_bytes": deletedBytes])
+        }
+        if context.json {
+            try context.printJSON([
+                "accounts": rows,
+                "total": ["accounts": totals.accounts, "messages": totals.messages, "bytes": totals.bytes,
+                          "deleted": totals.deleted, "deleted_bytes": totals.deletedBytes] as [String: Any],
+            ] as [String: Any])
+        } else {
+            for row in rows {
+                print("\(row["account"]!)\t\(row["messages"]!) message(s), \(row["bytes"]!) bytes; \(row["deleted"]!) deleted (\(row["deleted_bytes"]!) bytes)")
+            }
+            print("total: \(totals.accounts) account(s), \(totals.messages) message(s), \(totals.bytes) bytes; "
+                  + "\(totals.deleted) soft-deleted (\(totals.deletedBytes) bytes)")
+        }
+    }
+}

@@ -54,6 +54,22 @@ import TernTestSupport
         #expect((try admin.json("deleted", "list", "alice@example.net") as? [Any])?.isEmpty == true)
     }
 
+    @Test func statsCountVisibleAndDeletedMail() throws {
+        let (admin, store) = try account()
+        try admin.ok("user", "add", "bob@example.net", "--password-stdin", input: "Summer2024x\n")
+        let body = Array("Subject: s\r\n\r\nbody\r\n".utf8)
+        for _ in 0..<3 { try store.append(to: "INBOX", body) }
+        try store.expunge("INBOX", uids: [UID(1)])
+        let stats = try #require(try admin.json("stats") as? [String: Any])
+        let total = try #require(stats["total"] as? [String: Any])
+        #expect(total["accounts"] as? Int == 2)
+        #expect(total["messages"] as? Int == 2 && total["bytes"] as? Int == 2 * body.count)
+        #expect(total["deleted"] as? Int == 1 && total["deleted_bytes"] as? Int == body.count)
+        #expect(!FileManager.default.fileExists(atPath: admin.folder + "/data/accounts/bob@example.net"),
+                "stats must not create stores")
+        #expect(try admin.ok("stats").contains("total: 2 account(s), 2 message(s)"))
+    }
+
     @Test func removingAUserKeepsTheMail() throws {
         let (admin, store) = try account()
         try store.append(to: "INBOX", Array("Subject: keep\r\n\r\nx\r\n".utf8))
