@@ -1,0 +1,54 @@
+import Foundation
+import Glibc
+import Testing
+import TernStore
+
+@Suite struct DiskFullTests {
+    /// A 1 MiB file system fills up: delivery fails with a temporary error, everything stored before stays intact
+    /// and readable, no partial file is left, and delivery works again once space is freed.
+    @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)"))
+    func fullDiskFailsCleanlyAndRecovers() throws {
+        let mountPoint = NSTemporaryDirectory() + "tern-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0 else {
+            Issue.record("mount failed: errno \(errno)")
+            return
+        }
+        defer {
+            umount2(mountPoint, Int32(MNT_DETACH))
+            try? FileManager.default.removeItem(atPath: mountPoint)
+        }
+        // Space an admin can free later, as on a real full disk (where even an expunge needs room for the WAL).
+        let ballast = mountPoint + "/ballast"
+        try Data(count: 200_000).write(to: URL(fileURLWithPath: ballast))
+        let clock = TestClock()
+        let store = try AccountStore(root: mountPoint + "/account", clock: { clock.now })
+        var stored: [(UID, [UInt8])] = []
+        var failure: StoreError?
+        for index in 0..<1000 {
+            let body = message("fill \(index)", bodyBytes: 20_000 + index)
+            do throws(StoreError) {
+                let (_, uid) = try store.append(to: "INBOX", body)
+                stored.append((uid, body))
+            } catch {
+                failure = error
+                break
+            }
+        }
+        #expect(failure == .noSpace, "\(String(describing: failure))")
+        #expect(failure?.isTemporary == true)
+        #expect(stored.count > 10)
+        for (uid, body) in stored { #expect(try store.read("INBOX", uid: uid) == body) }
+        #expect(try store.messages(in: "INBOX").count == stored.count)
+        let files = try FileManager.default.contentsOfDirectory(atPath: mountPoint + "/account/mail/1/cur")
+        #expect(files.count == stored.count, "no partial or unindexed file left behind")
+
+        // The admin frees space; delivery, expunge and purge work again.
+        try FileManager.default.removeItem(atPath: ballast)
+        try store.expunge("INBOX", uids: stored.prefix(10).map(\.0))
+        clock.advance(days: 1)
+        try store.purge(retentionDays: 0)
+        let (_, uid) = try store.append(to: "INBOX", message("after", bodyBytes: 1000))
+        #expect(try store.read("INBOX", uid: uid) == message("after", bodyBytes: 1000))
+    }
+}
