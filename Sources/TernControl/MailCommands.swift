@@ -228,3 +228,38 @@ struct StatsCommand: ParsableCommand {
         }
     }
 }
+
+struct ReindexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex",
+        abstract: "Rebuild accounts' indexes from their mail files (the old index is kept beside it).",
+        discussion: "Keeps mailbox names, UIDVALIDITY, UIDs and flags; a mailbox whose UID log is lost gets a new UIDVALIDITY.")
+    @OptionGroup var options: DataOptions
+    @Argument(help: "The account (or --all).") var account: String?
+    @Flag(help: "Every account.") var all = false
+
+    func validate() throws {
+        guard (account == nil) == all else { throw ValidationError("give one account, or --all") }
+    }
+
+    func run() throws {
+        let context = try Context(options)
+        let targets = all ? try context.directory.accounts().map(\.address) : [try parseAddress(account!)]
+        var rows: [[String: Any]] = []
+        for address in targets {
+            guard try context.directory.account(address) != nil else { throw DirectoryError.unknownAccount(address.description) }
+            let root = AccountLocation.root(dataDirectory: context.config.dataDirectory, account: address.description)
+            guard FileManager.default.fileExists(atPath: root + "/mail") else { continue }
+            let store: AccountStore
+            do { store = try AccountStore.reindex(root: root) } catch { throw CommandError("reindex of \(address) failed, old index kept: \(error)") }
+            let mailboxes = try store.mailboxes()
+            let messages = try mailboxes.reduce(0) { $0 + (try store.messages(in: $1.name).count) }
+            rows.append(["account": address.description, "mailboxes": mailboxes.count, "messages": messages])
+        }
+        if context.json {
+            try context.printJSON(rows)
+        } else {
+            for row in rows { print("reindexed \(row["account"]!): \(row["mailboxes"]!) mailbox(es), \(row["messages"]!) message(s)") }
+        }
+    }
+}

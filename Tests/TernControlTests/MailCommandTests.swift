@@ -70,6 +70,21 @@ import TernTestSupport
         #expect(try admin.ok("stats").contains("total: 2 account(s), 2 message(s)"))
     }
 
+    @Test func reindexRebuildsFromTheFilesAndKeepsTheOldIndex() throws {
+        let (admin, store) = try account()
+        _ = try store.createMailbox("Archiv/Ältere")
+        try store.append(to: "Archiv/Ältere", Array("Subject: a\r\n\r\nx\r\n".utf8), flags: [.seen])
+        try store.append(to: "INBOX", Array("Subject: b\r\n\r\ny\r\n".utf8))
+        let before = try admin.ok("mailbox", "list", "alice@example.net")
+        #expect(try admin.ok("reindex", "alice@example.net").contains("reindexed alice@example.net: 2 mailbox(es), 2 message(s)"))
+        #expect(try admin.ok("mailbox", "list", "alice@example.net") == before)
+        let root = AccountLocation.root(dataDirectory: admin.folder + "/data", account: "alice@example.net")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).contains { $0.hasPrefix("index.sqlite.before-reindex-") })
+        try admin.fails(["reindex"], saying: "give one account, or --all")
+        try admin.fails(["reindex", "nobody@example.net"], saying: "no account nobody@example.net")
+        #expect((try admin.json("reindex", "--all") as? [Any])?.count == 1)
+    }
+
     @Test func removingAUserKeepsTheMail() throws {
         let (admin, store) = try account()
         try store.append(to: "INBOX", Array("Subject: keep\r\n\r\nx\r\n".utf8))
