@@ -8,9 +8,10 @@ let package = Package(
     name: "tern-fuzz",
     dependencies: [.package(name: "Tern", path: "../..")],
     targets: [
-        .executableTarget(name: "fuzz-framer", dependencies: [.product(name: "TernInternals", package: "Tern")],
+        .target(name: "FuzzSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "fuzz-framer", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
-        .executableTarget(name: "fuzz-sasl", dependencies: [.product(name: "TernInternals", package: "Tern")],
+        .executableTarget(name: "fuzz-sasl", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
     ]
 )
