@@ -29,7 +29,49 @@ public struct MessageInfo: Sendable, Equatable {
     public let size: Int
     public let internalDate: Int64
     public let flags: SystemFlags
+    /// IMAP keywords (RFC 9051 §2.3.2: `$Forwarded`, `$Junk`, user labels), sorted.
+    public let keywords: [String]
     public let modSeq: ModSeq
+}
+
+/// Keywords as IMAP allows them: atoms without `\`, at most 100 bytes, compared case-insensitively (kept as first
+/// written). A message carries at most 64.
+enum Keywords {
+    static let maxPerMessage = 64
+
+    static func validate(_ keyword: String) throws(StoreError) {
+        let forbidden = Set("(){ %*\"]\\")
+        guard !keyword.isEmpty, keyword.utf8.count <= 100,
+              keyword.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }),
+              !keyword.contains(where: { forbidden.contains($0) }) else {
+            throw .invalidKeyword(keyword)
+        }
+    }
+
+    static func decode(_ stored: String) -> [String] { stored.split(separator: " ").map(String.init) }
+
+    static func encode(_ keywords: [String]) -> String { keywords.joined(separator: " ") }
+
+    /// Applies a change; case-insensitive like IMAP, keeping the spelling first stored.
+    static func apply(_ change: AccountStore.FlagChange, _ given: [String], to current: [String]) -> [String] {
+        switch change {
+        case .replace:
+            var result: [String] = []
+            for keyword in given where !result.contains(where: { $0.lowercased() == keyword.lowercased() }) {
+                result.append(keyword)
+            }
+            return result.sorted()
+        case .add:
+            var result = current
+            for keyword in given where !result.contains(where: { $0.lowercased() == keyword.lowercased() }) {
+                result.append(keyword)
+            }
+            return result.sorted()
+        case .remove:
+            let removed = Set(given.map { $0.lowercased() })
+            return current.filter { !removed.contains($0.lowercased()) }
+        }
+    }
 }
 
 /// An account's limits, from the directory. Soft-deleted mail does not count: the user cannot see it, and the
@@ -83,6 +125,7 @@ public final class AccountStore: Sendable {
         let flags: SystemFlags
         let internalDate: Int64
         var quota: Quota? = nil
+        var keywords: [String] = []
     }
 
     static let migrations = [
@@ -322,8 +365,12 @@ public final class AccountStore: Sendable {
 
     /// Stores a message durably and returns its UID. Blocking (fsync): call it off the event loops.
     @discardableResult
-    public func append(to mailboxName: String, _ bytes: [UInt8], flags: SystemFlags = [], internalDate: Int64? = nil,
-                       quota: Quota? = nil) throws(StoreError) -> (UIDValidity, UID) {
+    public func append(to mailboxName: String, _ bytes: [UInt8], flags: SystemFlags = [], keywords: [String] = [],
+                       internalDate: Int64? = nil, quota: Quota? = nil) throws(StoreError) -> (UIDValidity, UID) {
+        for keyword in keywords { try Keywords.validate(keyword) }
+        guard keywords.count <= Keywords.maxPerMessage else {
+            throw .invalidKeyword("more than \(Keywords.maxPerMessage) keywords on one message")
+        }
         let info = try requireMailbox(mailboxName)
         // Refuse early, before writing anything; the commit checks again, against concurrent appends.
         if let quota, let violation = Self.quotaViolation(quota, usage: try usage(), adding: bytes.count) {
@@ -332,7 +379,7 @@ public final class AccountStore: Sendable {
         let file = try maildir(info.id).deliver(bytes, flags: flags)
         let uid = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
-            quota: quota))
+            quota: quota, keywords: Keywords.apply(.replace, keywords, to: [])))
         changes.publish(.appended(mailbox: info.id, uids: [uid], modSeq: try currentModSeq()))
         return (info.uidValidity, uid)
     }
@@ -369,6 +416,9 @@ public final class AccountStore: Sendable {
                         next[item.mailbox] = uid + 1
                         results.append(.success(UID(UInt32(uid))))
                         logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
+                        if !item.keywords.isEmpty {
+                            logs[item.mailbox, default: []].append("k \(uid) \(Keywords.encode(item.keywords))")
+                        }
                     }
                     // 2. The UID logs, then one flush for every file, directory entry and log of the batch.
                     for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
@@ -380,10 +430,10 @@ public final class AccountStore: Sendable {
                         guard case .success(let uid) = result else { continue }
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
-                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
-                                  item.flags.rawValue, modseq])
+                                  item.flags.rawValue, Keywords.encode(item.keywords), modseq])
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
@@ -405,11 +455,12 @@ public final class AccountStore: Sendable {
         let info = try requireMailbox(mailboxName)
         return try read { db in
             try db.query("""
-                SELECT uid, size, internal_date, flags, modseq FROM messages
+                SELECT uid, size, internal_date, flags, modseq, keywords FROM messages
                 WHERE mailbox_id = ? AND expunged_at IS NULL ORDER BY uid
                 """, [info.id.rawValue]).map {
                 MessageInfo(uid: UID(UInt32($0.int(0)!)), size: Int($0.int(1)!), internalDate: $0.int(2)!,
-                            flags: SystemFlags(rawValue: Int($0.int(3)!)), modSeq: ModSeq(UInt64($0.int(4)!)))
+                            flags: SystemFlags(rawValue: Int($0.int(3)!)), keywords: Keywords.decode($0.string(5) ?? ""),
+                            modSeq: ModSeq(UInt64($0.int(4)!)))
             }
         }
     }
@@ -471,6 +522,44 @@ public final class AccountStore: Sendable {
         return changed
     }
 
+    /// Changes keywords; returns the new keywords and MODSEQ of each message changed. Logged in `tern-uids` so a
+    /// rebuilt index keeps them.
+    @discardableResult
+    public func setKeywords(_ mailboxName: String, uids: [UID], _ keywords: [String], _ change: FlagChange)
+        throws(StoreError) -> [(UID, [String], ModSeq)] {
+        for keyword in keywords { try Keywords.validate(keyword) }
+        let info = try requireMailbox(mailboxName)
+        let changed: [(UID, [String], ModSeq)] = try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                var changed: [(UID, [String], ModSeq)] = []
+                for uid in uids {
+                    guard let row = try db.query("""
+                        SELECT id, keywords FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                        """, [info.id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                    let old = Keywords.decode(row.string(1) ?? "")
+                    let new = Keywords.apply(change, keywords, to: old)
+                    guard new != old else { continue }
+                    guard new.count <= Keywords.maxPerMessage else {
+                        throw StoreError.invalidKeyword("more than \(Keywords.maxPerMessage) keywords on one message")
+                    }
+                    try db.query("UPDATE messages SET keywords = ?, modseq = ? WHERE id = ?",
+                                 [Keywords.encode(new), modseq, row.int(0)!])
+                    changed.append((uid, new, ModSeq(UInt64(modseq))))
+                }
+                if !changed.isEmpty {
+                    try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, info.id.rawValue])
+                }
+                return changed
+            }
+        }
+        guard let modSeq = changed.first?.2 else { return [] }
+        try? maildir(info.id).appendLog(changed.map { "k \($0.0) \(Keywords.encode($0.1))" })
+        changes.publish(.keywordsChanged(mailbox: info.id, changes: changed.map { KeywordUpdate(uid: $0.0, keywords: $0.1) },
+                                         modSeq: modSeq))
+        return changed
+    }
+
     /// Expunges (soft-deletes) messages; returns the UIDs that left the mailbox.
     @discardableResult
     public func expunge(_ mailboxName: String, uids: [UID]) throws(StoreError) -> [UID] {
@@ -524,7 +613,8 @@ public final class AccountStore: Sendable {
         for id in ids {
             let row: SQLiteRow? = try run { db in
                 try db.query("""
-                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), b.name IS NULL, m.file, m.flags, m.internal_date, m.size
+                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), b.name IS NULL, m.file, m.flags, m.internal_date, m.size,
+                           m.keywords
                     FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
                     """, [id]).first
             }
@@ -543,7 +633,8 @@ public final class AccountStore: Sendable {
             let file = base + ":2," + flags.maildirLetters
             guard link(source, "\(root)/mail/\(target.id)/cur/\(file)") == 0 else { throw DurableFile.error("link", source) }
             let uid = try committer.submit(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(6)!),
-                                                         flags: flags, internalDate: row.int(5)!))
+                                                         flags: flags, internalDate: row.int(5)!,
+                                                         keywords: Keywords.decode(row.string(7) ?? "")))
             // The old row and its file go; the restored copy is the message now.
             try run { db in try db.query("DELETE FROM messages WHERE id = ?", [id]) }
             try? DurableFile.remove(source)
@@ -626,10 +717,10 @@ public final class AccountStore: Sendable {
                         let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
                         let expungedAt = metadata.deletedAt ?? log?.expunged[uid]
                         try db.query("""
-                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, modseq, expunged_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq, expunged_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
-                                  flags.rawValue, modseq, expungedAt])
+                                  flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt])
                         if expungedAt == nil { try Self.addUsage(db, bytes: Int64(status.st_size), messages: 1) }
                     }
                     try db.query("UPDATE mailboxes SET uidnext = ? WHERE id = ?", [Int64(next), id])

@@ -11,6 +11,7 @@ import Synchronization
 public enum StoreChange: Sendable, Equatable {
     case appended(mailbox: MailboxID, uids: [UID], modSeq: ModSeq)
     case flagsChanged(mailbox: MailboxID, changes: [FlagUpdate], modSeq: ModSeq)
+    case keywordsChanged(mailbox: MailboxID, changes: [KeywordUpdate], modSeq: ModSeq)
     case expunged(mailbox: MailboxID, uids: [UID], modSeq: ModSeq)
     /// Mailboxes were created, renamed or deleted.
     case mailboxesChanged
@@ -22,6 +23,15 @@ public struct FlagUpdate: Sendable, Equatable {
     public init(uid: UID, flags: SystemFlags) {
         self.uid = uid
         self.flags = flags
+    }
+}
+
+public struct KeywordUpdate: Sendable, Equatable {
+    public let uid: UID
+    public let keywords: [String]
+    public init(uid: UID, keywords: [String]) {
+        self.uid = uid
+        self.keywords = keywords
     }
 }
 

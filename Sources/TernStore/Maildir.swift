@@ -67,7 +67,7 @@ extension String {
 
 /// What a mailbox folder records about itself, so the index can be rebuilt from the files alone:
 /// `tern-mailbox` (name, UIDVALIDITY, deletion time; replaced atomically) and `tern-uids`, an append-only log of
-/// `a <uid> <file base name>` (UID given) and `x <uid> <time>` (expunged) lines.
+/// `a <uid> <file base name>` (UID given), `x <uid> <time>` (expunged) and `k <uid> <keywords>` (keywords set) lines.
 extension Maildir {
     struct Metadata: Equatable {
         var name: String
@@ -113,17 +113,20 @@ extension Maildir {
     }
 
     /// UIDs by file base name and expunge times by UID, from the log; nil if there is no log.
-    func readLog() -> (uids: [String: UInt32], expunged: [UInt32: Int64])? {
+    func readLog() -> (uids: [String: UInt32], expunged: [UInt32: Int64], keywords: [UInt32: String])? {
         guard let bytes = try? DurableFile.read(logPath) else { return nil }
         var uids: [String: UInt32] = [:]
         var expunged: [UInt32: Int64] = [:]
+        var keywords: [UInt32: String] = [:]
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 2)
-            guard fields.count == 3, let uid = UInt32(fields[1]) else { continue } // a torn last line is skipped
-            if fields[0] == "a" { uids[String(fields[2])] = uid }
-            if fields[0] == "x", let time = Int64(fields[2]) { expunged[uid] = time }
+            let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count >= 2, let uid = UInt32(fields[1]) else { continue } // a torn last line is skipped
+            let rest = fields.count == 3 ? String(fields[2]) : ""
+            if fields[0] == "a", !rest.isEmpty { uids[rest] = uid }
+            if fields[0] == "x", let time = Int64(rest) { expunged[uid] = time }
+            if fields[0] == "k" { keywords[uid] = rest } // the last change wins
         }
-        return (uids, expunged)
+        return (uids, expunged, keywords)
     }
 
     /// Moves files that outside tools dropped into new/ into cur/ (maildir delivery convention).

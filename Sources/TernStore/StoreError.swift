@@ -6,6 +6,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case mailboxExists(String)
     case invalidMailboxName(String, reason: String)
     case messageNotFound
+    case invalidKeyword(String)
     case overQuota(String)
     /// The disk is full or over its limit: a temporary failure, nothing stored before is affected.
     case noSpace
@@ -19,6 +20,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .mailboxExists(let name): return "mailbox \(name) already exists"
         case .invalidMailboxName(let name, let reason): return "mailbox name \(name) is not allowed: \(reason)"
         case .messageNotFound: return "no such message (expunged or never there)"
+        case .invalidKeyword(let keyword): return "keyword \(keyword) is not allowed"
         case .overQuota(let detail): return "over quota: \(detail)"
         case .noSpace: return "the disk is full"
         case .io(let detail): return "I/O error: \(detail)"
