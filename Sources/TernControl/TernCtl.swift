@@ -1,5 +1,5 @@
 // ternctl: the admin CLI. Every command takes --config (the same file as ternd) and --help; exit status is 0 only
-// on success. Import/export commands are still to come.
+// on success. mbox import and Maildir export are still to come.
 
 public import ArgumentParser
 import Logging
@@ -13,7 +13,8 @@ public struct TernCtl: ParsableCommand {
         abstract: "Administer a Tern mail server.",
         subcommands: [
             DomainCommand.self, UserCommand.self, AliasCommand.self, IdentityCommand.self, SettingsCommand.self,
-            MailboxCommand.self, DeletedCommand.self, StatsCommand.self, ReindexCommand.self, ConfigCommand.self,
+            MailboxCommand.self, DeletedCommand.self, StatsCommand.self, ReindexCommand.self, ImportCommand.self,
+            ConfigCommand.self,
         ]
     )
 

@@ -134,6 +134,9 @@ public enum Terminal {
     /// True if standard input is a terminal.
     public static var standardInputIsTerminal: Bool { isatty(0) == 1 }
 
+    /// True if standard error is a terminal (progress bars go there).
+    public static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
     /// Prints `prompt` on stderr and reads one line from the terminal without echoing it. Nil on EOF.
     public static func readHiddenLine(prompt: String) -> String? {
         // Echo goes off before the prompt appears, so nothing typed after seeing it can be echoed or flushed.

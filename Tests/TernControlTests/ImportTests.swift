@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TernStore
+import TernTestSupport
+
+@Suite struct ImportTests {
+    /// Writes a message file into a Maildir++ folder with the given maildir name and modification time.
+    func put(_ folder: String, _ name: String, _ body: String, modified: Date) throws {
+        try FileManager.default.createDirectory(atPath: folder + "/cur", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/new", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
+        let path = folder + "/" + name
+        try Data(body.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+    }
+
+    @Test func maildirPlusPlusTreeIsImportedByteForByte() throws {
+        let admin = try Admin()
+        try admin.ok("domain", "add", "example.net")
+        try admin.ok("user", "add", "alice@example.net", "--password-stdin", input: "Summer2024x\n")
+        let source = admin.folder + "/old-maildir"
+        let date = Date(timeIntervalSince1970: 1_600_000_000)
+        try put(source, "cur/1600000000.M1P1.old:2,S", "Subject: read\r\n\r\nhello\r\n", modified: date)
+        try put(source, "cur/1600000001.M2P1.old:2,FRa", "Subject: flagged\r\n\r\nimportant\r\n", modified: date)
+        try put(source, "new/1600000002.M3P1.old", "Subject: new\r\n\r\nunread\r\n", modified: date)
+        try "0 $Junk\n1 Work\n".write(toFile: source + "/dovecot-keywords", atomically: true, encoding: .utf8)
+        try put(source + "/.Sent", "cur/1600000003.M4P1.old:2,SP", "Subject: sent\r\n\r\nbye\r\n", modified: date)
+        try put(source + "/.Entw&APw-rfe", "cur/1600000004.M5P1.old:2,D", "Subject: draft\r\n\r\n...\r\n", modified: date)
+        try put(source + "/.Archive.2024", "cur/1600000005.M6P1.old:2,S", "Subject: old\r\n\r\narchived\r\n", modified: date)
+
+        let output = try admin.ok("import", "alice@example.net", "--maildir", source)
+        #expect(output.contains("imported 6 of 6 message(s)"))
+
+        let store = try AccountStore(root: AccountLocation.root(dataDirectory: admin.folder + "/data", account: "alice@example.net"))
+        #expect(Set(try store.mailboxes().map(\.name)) == ["INBOX", "Sent", "Entwürfe", "Archive/2024"])
+        let inbox = try store.messages(in: "INBOX")
+        #expect(inbox.count == 3)
+        let bodies = try inbox.map { String(decoding: try store.read("INBOX", uid: $0.uid), as: UTF8.self) }
+        #expect(Set(bodies) == ["Subject: read\r\n\r\nhello\r\n", "Subject: flagged\r\n\r\nimportant\r\n", "Subject: new\r\n\r\nunread\r\n"])
+        let flagged = try #require(inbox.first { try String(decoding: store.read("INBOX", uid: $0.uid), as: UTF8.self).contains("flagged") })
+        #expect(flagged.flags == [.flagged, .answered])
+        #expect(flagged.keywords == ["$Junk"])
+        #expect(inbox.allSatisfy { $0.internalDate == 1_600_000_000 })
+        #expect(try store.messages(in: "Sent").first?.keywords == ["$Forwarded"])
+        #expect(try store.messages(in: "Entwürfe").first?.flags == [.draft])
+
+        try admin.fails(["import", "alice@example.net", "--maildir", admin.folder + "/nowhere"], saying: "is not a Maildir")
+        try admin.fails(["import", "nobody@example.net", "--maildir", source], saying: "no account nobody@example.net")
+    }
+
+    /// Progress lines when stderr is not a terminal.
+    @Test func progressIsReportedInPlainLines() throws {
+        let admin = try Admin()
+        try admin.ok("domain", "add", "example.net")
+        try admin.ok("user", "add", "bob@example.net", "--password-stdin", input: "Summer2024x\n")
+        let source = admin.folder + "/md"
+        for index in 0..<1200 {
+            try put(source, "cur/\(1_600_000_000 + index).M\(index)P1.old:2,", "Subject: \(index)\r\n\r\nx\r\n", modified: Date())
+        }
+        let result = try admin.run("import", "bob@example.net", "--maildir", source)
+        #expect(result.status == 0)
+        #expect(result.error.contains("progress: 1000/1200 message(s)"))
+        #expect(result.error.contains("progress: 1200/1200 message(s)"))
+    }
+}
