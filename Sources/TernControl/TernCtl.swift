@@ -1,5 +1,5 @@
 // ternctl: the admin CLI. Every command takes --config (the same file as ternd) and --help; exit status is 0 only
-// on success. mbox import and Maildir export are still to come.
+// on success. mbox import is still to come.
 
 public import ArgumentParser
 import Logging
@@ -14,6 +14,7 @@ public struct TernCtl: ParsableCommand {
         subcommands: [
             DomainCommand.self, UserCommand.self, AliasCommand.self, IdentityCommand.self, SettingsCommand.self,
             MailboxCommand.self, DeletedCommand.self, StatsCommand.self, ReindexCommand.self, ImportCommand.self,
+            ExportCommand.self,
             ConfigCommand.self,
         ]
     )

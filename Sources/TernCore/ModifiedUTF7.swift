@@ -5,6 +5,40 @@
 public enum ModifiedUTF7 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,".utf8)
 
+    /// Encodes `text` (any Unicode) as modified UTF-7.
+    public static func encode(_ text: String) -> String {
+        var result = ""
+        var pending: [UInt16] = []
+        func flush() {
+            guard !pending.isEmpty else { return }
+            var bytes: [UInt8] = []
+            for unit in pending { bytes += [UInt8(unit >> 8), UInt8(unit & 0xff)] }
+            var encoded = "&"
+            var index = 0
+            while index < bytes.count {
+                let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+                let n = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << UInt32(16 - 8 * $1.offset) }
+                let characters = chunk.count + 1
+                for position in 0..<characters {
+                    encoded.unicodeScalars.append(Unicode.Scalar(alphabet[Int(n >> UInt32(18 - 6 * position) & 63)]))
+                }
+                index += 3
+            }
+            result += encoded + "-"
+            pending = []
+        }
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20 && scalar.value <= 0x7e {
+                flush()
+                result += scalar == "&" ? "&-" : String(scalar)
+            } else {
+                pending += Array(String(scalar).utf16)
+            }
+        }
+        flush()
+        return result
+    }
+
     /// Decodes `text`; nil if it is not valid modified UTF-7.
     public static func decode(_ text: String) -> String? {
         var values = [UInt8](repeating: 0xff, count: 256)

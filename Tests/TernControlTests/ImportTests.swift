@@ -48,6 +48,40 @@ import TernTestSupport
         try admin.fails(["import", "nobody@example.net", "--maildir", source], saying: "no account nobody@example.net")
     }
 
+    /// Export, then import into another account: the same mailboxes and byte-identical messages with the same
+    /// flags, keywords and internal dates.
+    @Test func exportThenReimportIsIdentical() throws {
+        let admin = try Admin()
+        try admin.ok("domain", "add", "example.net")
+        try admin.ok("user", "add", "alice@example.net", "--password-stdin", input: "Summer2024x\n")
+        try admin.ok("user", "add", "copy@example.net", "--password-stdin", input: "Summer2024x\n")
+        let data = admin.folder + "/data"
+        let original = try AccountStore(root: AccountLocation.root(dataDirectory: data, account: "alice@example.net"))
+        _ = try original.createMailbox("Kunden/Müller & Söhne")
+        _ = try original.createMailbox("Rechnungen")
+        try original.append(to: "INBOX", Array("Subject: a\r\n\r\nbinary \u{1}\u{2} ü\r\n".utf8), flags: [.seen], keywords: ["$Forwarded", "Work"],
+                            internalDate: 1_650_000_000)
+        try original.append(to: "Kunden/Müller & Söhne", Array("Subject: b\r\n\r\nx\r\n".utf8), flags: [.flagged, .answered],
+                            keywords: ["$Junk"], internalDate: 1_650_000_100)
+        try original.append(to: "Rechnungen", Array(String(repeating: "line\r\n", count: 5000).utf8), internalDate: 1_650_000_200)
+
+        let exported = admin.folder + "/export"
+        #expect(try admin.ok("export", "alice@example.net", "--maildir", exported).contains("exported 3 message(s) in 3 mailbox(es)"))
+        try admin.fails(["export", "alice@example.net", "--maildir", exported], saying: "is not empty")
+        try admin.ok("import", "copy@example.net", "--maildir", exported)
+
+        let copy = try AccountStore(root: AccountLocation.root(dataDirectory: data, account: "copy@example.net"))
+        #expect(Set(try copy.mailboxes().map(\.name)) == Set(try original.mailboxes().map(\.name)))
+        for mailbox in try original.mailboxes() {
+            let left = try original.messages(in: mailbox.name), right = try copy.messages(in: mailbox.name)
+            #expect(left.count == right.count)
+            for (a, b) in zip(left, right) {
+                #expect(try original.read(mailbox.name, uid: a.uid) == copy.read(mailbox.name, uid: b.uid))
+                #expect(a.flags == b.flags && a.keywords == b.keywords && a.internalDate == b.internalDate, "\(mailbox.name)")
+            }
+        }
+    }
+
     /// Progress lines when stderr is not a terminal.
     @Test func progressIsReportedInPlainLines() throws {
         let admin = try Admin()

@@ -10,6 +10,18 @@ import TernCore
         #expect(ModifiedUTF7.decode(encoded) == expected)
     }
 
+    @Test(arguments: ["INBOX", "Entwürfe", "日本語", "Tom & Jerry", "Gelöschte Elemente", "😀", "~peter/mail/台北/日本語", "a\u{7f}b", "ÄÖÜ & äöü"])
+    func encodesAndRoundTrips(_ text: String) {
+        let encoded = ModifiedUTF7.encode(text)
+        #expect(encoded.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value <= 0x7e })
+        #expect(ModifiedUTF7.decode(encoded) == text)
+    }
+
+    @Test func encodesAsRFC3501Shows() {
+        #expect(ModifiedUTF7.encode("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-")
+        #expect(ModifiedUTF7.encode("Entwürfe") == "Entw&APw-rfe")
+    }
+
     @Test(arguments: ["&Jjo", "&Jjo!-", "&AGE-", "&2D0-", "tab\there", "&APx-"])
     func rejectsMalformed(_ encoded: String) {
         #expect(ModifiedUTF7.decode(encoded) == nil)
