@@ -384,6 +384,52 @@ public final class AccountStore: Sendable {
         return (info.uidValidity, uid)
     }
 
+    /// A message for `appendBatch`.
+    public struct NewMessage: Sendable {
+        public let bytes: [UInt8]
+        public let flags: SystemFlags
+        public let keywords: [String]
+        public let internalDate: Int64?
+        public init(bytes: [UInt8], flags: SystemFlags = [], keywords: [String] = [], internalDate: Int64? = nil) {
+            self.bytes = bytes
+            self.flags = flags
+            self.keywords = keywords
+            self.internalDate = internalDate
+        }
+    }
+
+    /// Stores many messages as one commit (one syncfs, one transaction), with UIDs in the order given: for imports,
+    /// where order matters and nobody waits on a single message. All or nothing: on failure no message stays.
+    @discardableResult
+    public func appendBatch(to mailboxName: String, _ messages: [NewMessage]) throws(StoreError) -> [UID] {
+        for message in messages {
+            for keyword in message.keywords { try Keywords.validate(keyword) }
+            guard message.keywords.count <= Keywords.maxPerMessage else {
+                throw .invalidKeyword("more than \(Keywords.maxPerMessage) keywords on one message")
+            }
+        }
+        let info = try requireMailbox(mailboxName)
+        var pending: [PendingAppend] = []
+        for message in messages {
+            do {
+                let file = try maildir(info.id).deliver(message.bytes, flags: message.flags)
+                pending.append(PendingAppend(mailbox: info.id, file: file, size: message.bytes.count, flags: message.flags,
+                                             internalDate: message.internalDate ?? clock(),
+                                             keywords: Keywords.apply(.replace, message.keywords, to: [])))
+            } catch {
+                for item in pending { try? DurableFile.remove("\(root)/mail/\(info.id)/cur/\(item.file)") }
+                throw error
+            }
+        }
+        // The commit runs in its own write transaction, serialized with the group committer's by the database lock.
+        var uids: [UID] = []
+        for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
+            uids.append(try result.get())
+        }
+        if !uids.isEmpty { changes.publish(.appended(mailbox: info.id, uids: uids, modSeq: try currentModSeq())) }
+        return uids
+    }
+
     /// One batch, in one write transaction: decide quotas and UIDs, log the UIDs in each mailbox's `tern-uids`,
     /// make files, directory entries and logs durable with one `syncfs`, then insert the rows and commit.
     private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,

@@ -186,3 +186,32 @@ func message(_ subject: String, bodyBytes: Int = 100) -> [UInt8] {
         #expect(try first.messages(in: "INBOX").count == 100)
     }
 }
+
+@Suite struct BatchAppendTests {
+    @Test func batchKeepsOrderAndIsAllOrNothing() throws {
+        let (store, root) = try makeStore()
+        let seen = Mutex<[StoreChange]>([])
+        let subscription = store.changes.subscribe { change in seen.withLock { $0.append(change) } }
+        var messages: [AccountStore.NewMessage] = []
+        for index in 0..<50 {
+            let flags: SystemFlags = index % 2 == 0 ? [.seen] : []
+            let keywords: [String] = index == 7 ? ["Work"] : []
+            messages.append(AccountStore.NewMessage(bytes: message("b\(index)"), flags: flags, keywords: keywords,
+                                                    internalDate: 1_600_000_000 + Int64(index)))
+        }
+        let uids = try store.appendBatch(to: "INBOX", messages)
+        let expected: [UInt32] = Array(1...50)
+        #expect(uids.map { $0.rawValue } == expected)
+        for (index, uid) in uids.enumerated() { #expect(try store.read("INBOX", uid: uid) == message("b\(index)")) }
+        #expect(try store.messages(in: "INBOX")[7].keywords == ["Work"])
+        #expect(seen.withLock { $0.count } == 1, "one change event for the batch")
+        // A bad keyword anywhere refuses the whole batch, leaving nothing behind.
+        #expect(throws: StoreError.self) {
+            try store.appendBatch(to: "INBOX", [AccountStore.NewMessage(bytes: message("ok")),
+                                                AccountStore.NewMessage(bytes: message("bad"), keywords: ["no good"])])
+        }
+        #expect(try store.messages(in: "INBOX").count == 50)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/mail/1/cur").count == 50)
+        _ = subscription
+    }
+}
