@@ -25,9 +25,6 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     _ = c_tern_pthread_setname(thread, name)
 }
 
-/// Identifies the calling thread, to check that loop-confined state is touched on its loop only.
-func currentThreadID() -> pthread_t { pthread_self() }
-
 /// A mutex with a condition variable. Lives as long as its owner; never copied.
 final class ConditionLock: @unchecked Sendable {
     // Invariant: `mutex` and `condition` are only used through lock/unlock/wait/signal below, which pair

@@ -114,9 +114,15 @@ public final class AccountStore: Sendable {
     /// writer).
     private let readDatabase: SharedDatabase
     private let clock: @Sendable () -> Int64
-    private let committer: GroupCommitter<PendingAppend, UID>
+    private let committer: GroupCommitter<PendingAppend, Committed>
     /// Every committed change of this account, for its sessions.
     public let changes = ChangeBus()
+
+    /// What a commit gave one message: its UID and the MODSEQ of the commit.
+    struct Committed: Sendable {
+        let uid: UID
+        let modSeq: ModSeq
+    }
 
     struct PendingAppend: Sendable {
         let mailbox: MailboxID
@@ -243,10 +249,6 @@ public final class AccountStore: Sendable {
             return "\(usage.messages + 1) messages would exceed the limit of \(max)"
         }
         return nil
-    }
-
-    private func currentModSeq() throws(StoreError) -> ModSeq {
-        ModSeq(UInt64(try read { db in try db.query("SELECT value FROM state WHERE key = 'highest_modseq'")[0].int(0)! }))
     }
 
     /// Visible mail, as counted against the quota.
@@ -377,10 +379,11 @@ public final class AccountStore: Sendable {
             throw .overQuota(violation)
         }
         let file = try maildir(info.id).deliver(bytes, flags: flags)
-        let uid = try committer.submit(PendingAppend(
+        let committed = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
             quota: quota, keywords: Keywords.apply(.replace, keywords, to: [])))
-        changes.publish(.appended(mailbox: info.id, uids: [uid], modSeq: try currentModSeq()))
+        changes.publish(.appended(mailbox: info.id, uids: [committed.uid], modSeq: committed.modSeq))
+        let uid = committed.uid
         return (info.uidValidity, uid)
     }
 
@@ -422,32 +425,35 @@ public final class AccountStore: Sendable {
             }
         }
         // The commit runs in its own write transaction, serialized with the group committer's by the database lock.
-        var uids: [UID] = []
+        var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
-            uids.append(try result.get())
+            committed.append(try result.get())
         }
-        if !uids.isEmpty { changes.publish(.appended(mailbox: info.id, uids: uids, modSeq: try currentModSeq())) }
-        return uids
+        if let last = committed.last {
+            changes.publish(.appended(mailbox: info.id, uids: committed.map(\.uid), modSeq: last.modSeq))
+        }
+        return committed.map(\.uid)
     }
 
     /// One batch, in one write transaction: decide quotas and UIDs, log the UIDs in each mailbox's `tern-uids`,
     /// make files, directory entries and logs durable with one `syncfs`, then insert the rows and commit.
     private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
-                               clock: @Sendable () -> Int64) -> [Result<UID, StoreError>] {
+                               clock: @Sendable () -> Int64) -> [Result<Committed, StoreError>] {
         func removeFiles(_ items: [PendingAppend]) {
             for item in items { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
         }
-        func failAll(_ error: StoreError) -> [Result<UID, StoreError>] {
+        func failAll(_ error: StoreError) -> [Result<Committed, StoreError>] {
             removeFiles(batch)
             return Array(repeating: .failure(error), count: batch.count)
         }
         do {
-            var results: [Result<UID, StoreError>] = []
+            var results: [Result<Committed, StoreError>] = []
             // One write transaction from the UID decision to the insert (BEGIN IMMEDIATE): another process
             // committing to this index (ternctl) waits instead of picking the same UIDs. WAL readers are not blocked.
             try database.withDatabase { db in
                 try db.transaction {
-                    // 1. Quotas and UIDs.
+                    // 1. Quotas, UIDs and the commit's MODSEQ.
+                    let modseq = try nextModSeq(db)
                     var usage = try Self.usage(db)
                     var next: [MailboxID: Int64] = [:]
                     var logs: [MailboxID: [String]] = [:]
@@ -460,7 +466,7 @@ public final class AccountStore: Sendable {
                         let uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
                                                                       [item.mailbox.rawValue])[0].int(0)!
                         next[item.mailbox] = uid + 1
-                        results.append(.success(UID(UInt32(uid))))
+                        results.append(.success(Committed(uid: UID(UInt32(uid)), modSeq: ModSeq(UInt64(modseq)))))
                         logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
                         if !item.keywords.isEmpty {
                             logs[item.mailbox, default: []].append("k \(uid) \(Keywords.encode(item.keywords))")
@@ -470,10 +476,10 @@ public final class AccountStore: Sendable {
                     for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
                     try DurableFile.syncFileSystem(mailRoot)
                     // 3. The index rows, committed last.
-                    let modseq = try nextModSeq(db)
                     let now = clock()
                     for (item, result) in zip(batch, results) {
-                        guard case .success(let uid) = result else { continue }
+                        guard case .success(let committed) = result else { continue }
+                        let uid = committed.uid
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq)
@@ -653,18 +659,23 @@ public final class AccountStore: Sendable {
     }
 
     /// Brings soft-deleted messages back into their mailbox (re-created under its old name if it was deleted), with
-    /// their flags and internal date, as new UIDs. Returns the new UIDs, in the order of `ids`.
+    /// their flags, keywords and internal date, as new UIDs, in one commit. Returns the new UIDs in the order of `ids`.
+    /// All or nothing: if the commit fails, the messages stay deleted and restorable.
     public func restore(_ ids: [Int64]) throws(StoreError) -> [(mailbox: String, uid: UID)] {
-        var restored: [(String, UID)] = []
+        var pending: [PendingAppend] = []
+        var names: [String] = []
+        var sources: [String] = []
         for id in ids {
-            let row: SQLiteRow? = try run { db in
+            let row: SQLiteRow? = try read { db in
                 try db.query("""
-                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), b.name IS NULL, m.file, m.flags, m.internal_date, m.size,
-                           m.keywords
+                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), m.file, m.flags, m.internal_date, m.size, m.keywords
                     FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
                     """, [id]).first
             }
-            guard let row else { throw .messageNotFound }
+            guard let row else {
+                for item in pending { try? DurableFile.remove("\(root)/mail/\(item.mailbox)/cur/\(item.file)") }
+                throw .messageNotFound
+            }
             let name = row.string(1)!
             let target: MailboxInfo
             if let existing = try mailbox(named: name) {
@@ -672,22 +683,34 @@ public final class AccountStore: Sendable {
             } else {
                 target = try createMailbox(name)
             }
-            let source = "\(root)/mail/\(row.int(0)!)/cur/\(row.string(3)!)"
-            let flags = SystemFlags(rawValue: Int(row.int(4)!))
-            // Link the kept file into the target's cur/ under a new name, then index it like any append.
-            let base = Maildir.uniqueName()
-            let file = base + ":2," + flags.maildirLetters
-            guard link(source, "\(root)/mail/\(target.id)/cur/\(file)") == 0 else { throw DurableFile.error("link", source) }
-            let uid = try committer.submit(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(6)!),
-                                                         flags: flags, internalDate: row.int(5)!,
-                                                         keywords: Keywords.decode(row.string(7) ?? "")))
-            // The old row and its file go; the restored copy is the message now.
-            try run { db in try db.query("DELETE FROM messages WHERE id = ?", [id]) }
-            try? DurableFile.remove(source)
-            changes.publish(.appended(mailbox: target.id, uids: [uid], modSeq: try currentModSeq()))
-            restored.append((name, uid))
+            let source = "\(root)/mail/\(row.int(0)!)/cur/\(row.string(2)!)"
+            let flags = SystemFlags(rawValue: Int(row.int(3)!))
+            // Link the kept file into the target's cur/ under a new name; it is indexed like any append.
+            let file = Maildir.uniqueName() + ":2," + flags.maildirLetters
+            guard link(source, "\(root)/mail/\(target.id)/cur/\(file)") == 0 else {
+                let failure = DurableFile.error("link", source)
+                for item in pending { try? DurableFile.remove("\(root)/mail/\(item.mailbox)/cur/\(item.file)") }
+                throw failure
+            }
+            pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
+                                         internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? "")))
+            names.append(name)
+            sources.append(source)
         }
-        return restored
+        var committed: [Committed] = []
+        for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
+            committed.append(try result.get())
+        }
+        // The old rows and files go; the restored copies are the messages now.
+        try run { db in
+            try db.transaction { for id in ids { try db.query("DELETE FROM messages WHERE id = ?", [id]) } }
+        }
+        for source in sources { try? DurableFile.remove(source) }
+        for mailbox in Set(pending.map(\.mailbox)) {
+            let mine = zip(pending, committed).filter { $0.0.mailbox == mailbox }.map(\.1)
+            changes.publish(.appended(mailbox: mailbox, uids: mine.map(\.uid), modSeq: mine.last!.modSeq))
+        }
+        return zip(names, committed).map { ($0, $1.uid) }
     }
 
     /// Removes for good what was soft-deleted more than `retentionDays` ago. Returns how many messages went.
