@@ -46,6 +46,10 @@ let package = Package(
         .target(
             name: "TernAuth", dependencies: ["TernCore", "TernSQLite", "TernTLS", "CTernCrypt"], swiftSettings: strictSwift
         ),
+        // RFC 5322 / MIME parsing, ENVELOPE/BODYSTRUCTURE rendering, sections, charsets (iconv), text for search.
+        .target(name: "TernMIME", dependencies: ["TernCore"], swiftSettings: strictSwift),
+        // IMAP grammar: command assembler (literals), parser, response encoding. No I/O.
+        .target(name: "TernIMAPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
         .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "CTernLinux"], swiftSettings: strictSwift),
         // Wiring: config, logging, listeners, services, signals.
@@ -73,6 +77,8 @@ let package = Package(
         .executableTarget(name: "tern-store-crash-helper", dependencies: ["TernStore"], path: "Tests/TernStoreCrashHelper",
                           swiftSettings: strictSwift),
         .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernMIMETests", dependencies: ["TernMIME", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernIMAPCoreTests", dependencies: ["TernIMAPCore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",

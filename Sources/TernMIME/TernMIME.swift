@@ -1,0 +1,1 @@
+// RFC 5322 / MIME parsing for Tern. See docs/architecture.md.
