@@ -19,7 +19,7 @@ let package = Package(
         .executable(name: "ternd", targets: ["ternd"]),
         .executable(name: "ternctl", targets: ["ternctl"]),
         // For bench/ and fuzz packages only (separate packages that depend on this one).
-        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore"]),
+        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore", "TernMIME", "TernIMAPCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
