@@ -67,6 +67,14 @@ public protocol ConnectionContext: AnyObject {
     )
     /// Runs `body` on this connection's loop after `delay`, unless the connection is closed by then.
     func schedule(after delay: Duration, _ body: @escaping () -> Void)
+    /// A handle other threads use to run `body` on this connection's loop (e.g. a store change for an idling
+    /// session). Wakes coalesce: several `wake()` calls before `body` runs run it once. After close, wakes do nothing.
+    func makeWaker(_ body: @escaping () -> Void) -> any ConnectionWaker
+}
+
+/// See `ConnectionContext.makeWaker`. Safe to call from any thread.
+public protocol ConnectionWaker: Sendable {
+    func wake()
 }
 
 /// A protocol session driven by its connection's events.

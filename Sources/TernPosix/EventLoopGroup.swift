@@ -177,4 +177,9 @@ private final class FailedConnection: ConnectionContext {
     func setIdleTimeout(_ timeout: Duration?) {}
     func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T, completion: @escaping (Result<T, any Error>) -> Void) {}
     func schedule(after delay: Duration, _ body: @escaping () -> Void) {}
+    func makeWaker(_ body: @escaping () -> Void) -> any ConnectionWaker { InertWaker() }
+}
+
+private struct InertWaker: ConnectionWaker {
+    func wake() {}
 }

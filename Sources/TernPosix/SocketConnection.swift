@@ -12,6 +12,7 @@
 
 internal import CTernLinux
 import Glibc
+import Synchronization
 import TernCore
 
 /// Per-listener settings for the connections it accepts.
@@ -252,6 +253,10 @@ final class SocketConnection: ConnectionContext, Selectable {
             guard let self, self.state != .closed else { return }
             body()
         }
+    }
+
+    func makeWaker(_ body: @escaping () -> Void) -> any ConnectionWaker {
+        LoopWaker(LoopBound((connection: self, body: body), loop: loop))
     }
 
     // MARK: Events
@@ -561,4 +566,22 @@ final class SocketConnection: ConnectionContext, Selectable {
 enum StartTLSError: Error, CustomStringConvertible {
     case notAvailable
     var description: String { "TLS is not available on this connection (no certificate, or TLS already active)" }
+}
+
+/// Runs a connection's callback on its loop when woken from any thread; a pending wake absorbs further ones.
+final class LoopWaker: ConnectionWaker {
+    private let target: LoopBound<(connection: SocketConnection, body: () -> Void)>
+    private let pending = Atomic<Bool>(false)
+
+    init(_ target: LoopBound<(connection: SocketConnection, body: () -> Void)>) { self.target = target }
+
+    func wake() {
+        guard !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        target.loop.execute { [self] in
+            pending.store(false, ordering: .releasing)
+            let (connection, body) = target.value
+            guard connection.state != .closed else { return }
+            body()
+        }
+    }
 }

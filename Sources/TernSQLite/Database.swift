@@ -179,6 +179,20 @@ public final class Database {
         }
     }
 
+    /// Runs `body` in a read transaction (BEGIN DEFERRED): every query sees the same snapshot of a WAL database,
+    /// and writers are not blocked.
+    public func readTransaction<R>(_ body: () throws -> R) throws -> R {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Brings the schema to `migrations.count` by running the missing steps in order, each in its transaction.
     /// Returns the version the file had before.
     @discardableResult

@@ -22,6 +22,9 @@ public struct MailboxInfo: Sendable, Equatable {
     public let uidValidity: UIDValidity
     public let uidNext: UID
     public let highestModSeq: ModSeq
+    /// RFC 6154 attribute (`\Sent`), if any.
+    public var specialUse: String? = nil
+    public var subscribed: Bool = true
 }
 
 public struct MessageInfo: Sendable, Equatable {
@@ -109,12 +112,12 @@ public struct DeletedMessage: Sendable, Equatable {
 public final class AccountStore: Sendable {
     public let root: String
     /// Writes (transactions, the group commit) go through this connection…
-    private let database: SharedDatabase
+    let database: SharedDatabase
     /// …and reads through this one, so lookups never wait for a commit's fsync (WAL lets readers run beside the
     /// writer).
-    private let readDatabase: SharedDatabase
-    private let clock: @Sendable () -> Int64
-    private let committer: GroupCommitter<PendingAppend, Committed>
+    let readDatabase: SharedDatabase
+    let clock: @Sendable () -> Int64
+    let committer: GroupCommitter<PendingAppend, Committed>
     /// Every committed change of this account, for its sessions.
     public let changes = ChangeBus()
 
@@ -172,6 +175,12 @@ public final class AccountStore: Sendable {
             ('used_bytes', (SELECT coalesce(sum(size), 0) FROM messages WHERE expunged_at IS NULL)),
             ('used_messages', (SELECT count(*) FROM messages WHERE expunged_at IS NULL));
         """,
+        // Version 3: sessions catch up by MODSEQ (untagged updates, CONDSTORE, QRESYNC); the highest MODSEQ of a
+        // purged row bounds what VANISHED can still report exactly.
+        """
+        CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+        INSERT INTO state VALUES ('purged_modseq', 0), ('standard_mailboxes', 0);
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
@@ -203,10 +212,10 @@ public final class AccountStore: Sendable {
         try recover()
     }
 
-    private func maildir(_ id: MailboxID) -> Maildir { Maildir(path: root + "/mail/\(id)") }
+    func maildir(_ id: MailboxID) -> Maildir { Maildir(path: root + "/mail/\(id)") }
 
     @discardableResult
-    private func run<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
+    func run<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
         do {
             return try database.withDatabase(body)
         } catch let error as StoreError {
@@ -219,7 +228,7 @@ public final class AccountStore: Sendable {
     }
 
     /// Runs a read-only query on the read connection.
-    private func read<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
+    func read<R>(_ body: (Database) throws -> R) throws(StoreError) -> R {
         do {
             return try readDatabase.withDatabase(body)
         } catch let error as StoreError {
@@ -229,12 +238,12 @@ public final class AccountStore: Sendable {
         }
     }
 
-    private static func addUsage(_ db: Database, bytes: Int64, messages: Int64) throws {
+    static func addUsage(_ db: Database, bytes: Int64, messages: Int64) throws {
         try db.query("UPDATE state SET value = value + ? WHERE key = 'used_bytes'", [bytes])
         try db.query("UPDATE state SET value = value + ? WHERE key = 'used_messages'", [messages])
     }
 
-    private static func usage(_ db: Database) throws -> Usage {
+    static func usage(_ db: Database) throws -> Usage {
         let rows = try db.query("SELECT key, value FROM state WHERE key IN ('used_bytes', 'used_messages')")
         let values = Dictionary(uniqueKeysWithValues: rows.map { ($0.string(0)!, $0.int(1)!) })
         return Usage(bytes: values["used_bytes"] ?? 0, messages: values["used_messages"] ?? 0)
@@ -254,7 +263,7 @@ public final class AccountStore: Sendable {
     /// Visible mail, as counted against the quota.
     public func usage() throws(StoreError) -> Usage { try read { db in try Self.usage(db) } }
 
-    private static func nextModSeq(_ db: Database) throws -> Int64 {
+    static func nextModSeq(_ db: Database) throws -> Int64 {
         try db.query("UPDATE state SET value = value + 1 WHERE key = 'highest_modseq'")
         return try db.query("SELECT value FROM state WHERE key = 'highest_modseq'")[0].int(0)!
     }
@@ -268,12 +277,13 @@ public final class AccountStore: Sendable {
         }
     }
 
-    private static func info(_ row: SQLiteRow) -> MailboxInfo {
+    static func info(_ row: SQLiteRow) -> MailboxInfo {
         MailboxInfo(id: MailboxID(row.int(0)!), name: row.string(1)!, uidValidity: UIDValidity(UInt32(row.int(2)!)),
-                    uidNext: UID(UInt32(row.int(3)!)), highestModSeq: ModSeq(UInt64(row.int(4)!)))
+                    uidNext: UID(UInt32(row.int(3)!)), highestModSeq: ModSeq(UInt64(row.int(4)!)),
+                    specialUse: row.values.count > 5 ? row.string(5) : nil, subscribed: row.values.count > 6 ? row.int(6) != 0 : true)
     }
 
-    public func createMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
+    public func createMailbox(_ name: String, specialUse: String? = nil) throws(StoreError) -> MailboxInfo {
         try Self.validate(name)
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
         let (id, validity): (MailboxID, Int64) = try run { db in
@@ -286,8 +296,8 @@ public final class AccountStore: Sendable {
                 let validity = max(last + 1, clock() & 0x7fff_ffff)
                 try db.query("UPDATE state SET value = ? WHERE key = 'last_uidvalidity'", [validity])
                 let modseq = try Self.nextModSeq(db)
-                try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq) VALUES (?, ?, ?)",
-                             [canonical, validity, modseq])
+                try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq, special_use) VALUES (?, ?, ?, ?)",
+                             [canonical, validity, modseq, specialUse])
                 return (MailboxID(db.lastInsertRowID), validity)
             }
         }
@@ -300,26 +310,26 @@ public final class AccountStore: Sendable {
     public func mailbox(named name: String) throws(StoreError) -> MailboxInfo? {
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
         return try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name = ?", [canonical])
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE name = ?", [canonical])
                 .first.map(Self.info)
         }
     }
 
-    func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
+    public func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE id = ? AND name IS NOT NULL",
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE id = ? AND name IS NOT NULL",
                          [id.rawValue]).first.map(Self.info)
         }
     }
 
     public func mailboxes() throws(StoreError) -> [MailboxInfo] {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
                 .map(Self.info)
         }
     }
 
-    private func requireMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
+    func requireMailbox(_ name: String) throws(StoreError) -> MailboxInfo {
         guard let info = try mailbox(named: name) else { throw .mailboxNotFound(name) }
         return info
     }
@@ -437,7 +447,7 @@ public final class AccountStore: Sendable {
 
     /// One batch, in one write transaction: decide quotas and UIDs, log the UIDs in each mailbox's `tern-uids`,
     /// make files, directory entries and logs durable with one `syncfs`, then insert the rows and commit.
-    private static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
+    static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
                                clock: @Sendable () -> Int64) -> [Result<Committed, StoreError>] {
         func removeFiles(_ items: [PendingAppend]) {
             for item in items { try? DurableFile.remove("\(mailRoot)/\(item.mailbox)/cur/\(item.file)") }
@@ -703,7 +713,15 @@ public final class AccountStore: Sendable {
         }
         // The old rows and files go; the restored copies are the messages now.
         try run { db in
-            try db.transaction { for id in ids { try db.query("DELETE FROM messages WHERE id = ?", [id]) } }
+            try db.transaction {
+                for id in ids {
+                    // Like a purge: the old row's expunge can no longer be reported exactly by VANISHED.
+                    try db.query("""
+                        UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
+                        """, [id])
+                    try db.query("DELETE FROM messages WHERE id = ?", [id])
+                }
+            }
         }
         for source in sources { try? DurableFile.remove(source) }
         for mailbox in Set(pending.map(\.mailbox)) {
@@ -722,7 +740,12 @@ public final class AccountStore: Sendable {
         }
         for row in rows {
             try DurableFile.remove("\(root)/mail/\(row.int(1)!)/cur/\(row.string(2)!)")
-            try run { db in try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!]) }
+            try run { db in
+                try db.query("""
+                    UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
+                    """, [row.int(0)!])
+                try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!])
+            }
         }
         return rows.count
     }

@@ -1,0 +1,261 @@
+// What protocol sessions need beyond single-message operations: a consistent snapshot of a mailbox, catching up by
+// MODSEQ (untagged updates, CONDSTORE, QRESYNC), copies, subscriptions, special-use folders and per-mailbox counts.
+// Protocol-neutral: nothing here knows IMAP syntax.
+//
+// Catching up by MODSEQ: every change stamps the rows it touches with the commit's MODSEQ, expunges included (the
+// row stays, with `expunged_at`). So "everything since MODSEQ n" is one indexed query, and it sees changes made by
+// any process (ternctl, another ternd loop) the same way. Rows that left for good (purge, restore) raise
+// `purged_modseq`: below it, the list of expunged UIDs may be incomplete and callers must assume the worst.
+
+import Glibc
+import TernSQLite
+
+/// A mailbox's state as one read transaction saw it.
+public struct MailboxSnapshot: Sendable {
+    public let info: MailboxInfo
+    /// Visible messages, by UID.
+    public let messages: [MessageInfo]
+}
+
+/// What changed in a mailbox after some MODSEQ.
+public struct MailboxDelta: Sendable, Equatable {
+    public let highestModSeq: ModSeq
+    public let uidNext: UID
+    /// Visible messages whose MODSEQ is above the one asked for (new or changed), by UID.
+    public let changed: [MessageInfo]
+    /// Messages expunged after the MODSEQ asked for, by UID.
+    public let expunged: [UID]
+    /// False when rows expunged after the MODSEQ asked for may have been purged since: `expunged` is then only a
+    /// subset, and a caller that must report every expunge has to compare UID lists instead.
+    public let expungedIsComplete: Bool
+}
+
+/// Counts for STATUS and LIST-STATUS.
+public struct MailboxCounts: Sendable, Equatable {
+    public let messages: Int
+    public let unseen: Int
+    public let deleted: Int
+    public let size: Int64
+}
+
+/// Where a visible message's file is, for reading it off the loops.
+public struct MessageLocation: Sendable, Equatable {
+    public let uid: UID
+    public let path: String
+    public let size: Int
+}
+
+extension AccountStore {
+    /// The folders a new account starts with, with their RFC 6154 attributes.
+    public static let standardMailboxes: [(name: String, specialUse: String)] = [
+        ("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive"),
+    ]
+
+    /// Creates the standard folders once per account (a user who deletes one later does not get it back).
+    public func ensureStandardMailboxes() throws(StoreError) {
+        let done: Bool = try read { db in
+            try db.query("SELECT value FROM state WHERE key = 'standard_mailboxes'").first?.int(0) == 1
+        }
+        guard !done else { return }
+        let existing = try mailboxes()
+        for (name, use) in Self.standardMailboxes {
+            if existing.contains(where: { $0.specialUse == use }) { continue }
+            if let named = existing.first(where: { $0.name == name }) {
+                try run { db in
+                    try db.query("UPDATE mailboxes SET special_use = ? WHERE id = ? AND special_use IS NULL", [use, named.id.rawValue])
+                }
+                continue
+            }
+            do throws(StoreError) {
+                _ = try createMailbox(name, specialUse: use)
+            } catch {
+                if case .mailboxExists = error { continue }
+                throw error
+            }
+        }
+        try run { db in try db.query("UPDATE state SET value = 1 WHERE key = 'standard_mailboxes'") }
+        changes.publish(.mailboxesChanged)
+    }
+
+    public func setSubscribed(_ name: String, _ subscribed: Bool) throws(StoreError) {
+        let info = try requireMailbox(name)
+        try run { db in
+            try db.query("UPDATE mailboxes SET subscribed = ? WHERE id = ?", [subscribed, info.id.rawValue])
+        }
+        changes.publish(.mailboxesChanged)
+    }
+
+    /// Sets or clears a folder's special-use attribute (RFC 6154 `\Sent` …).
+    public func setSpecialUse(_ name: String, _ specialUse: String?) throws(StoreError) {
+        let info = try requireMailbox(name)
+        try run { db in
+            try db.query("UPDATE mailboxes SET special_use = ? WHERE id = ?", [specialUse, info.id.rawValue])
+        }
+        changes.publish(.mailboxesChanged)
+    }
+
+    private static func messageInfo(_ row: SQLiteRow) -> MessageInfo {
+        MessageInfo(uid: UID(UInt32(row.int(0)!)), size: Int(row.int(1)!), internalDate: row.int(2)!,
+                    flags: SystemFlags(rawValue: Int(row.int(3)!)), keywords: Keywords.decode(row.string(5) ?? ""),
+                    modSeq: ModSeq(UInt64(row.int(4)!)))
+    }
+
+    /// The mailbox and its visible messages, consistently (one read transaction). For SELECT.
+    public func snapshot(_ id: MailboxID) throws(StoreError) -> MailboxSnapshot {
+        let result: MailboxSnapshot? = try read { db in
+            try db.readTransaction {
+                guard let row = try db.query("""
+                    SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes
+                    WHERE id = ? AND name IS NOT NULL
+                    """, [id.rawValue]).first else { return nil }
+                let messages = try db.query("""
+                    SELECT uid, size, internal_date, flags, modseq, keywords FROM messages
+                    WHERE mailbox_id = ? AND expunged_at IS NULL ORDER BY uid
+                    """, [id.rawValue]).map(Self.messageInfo)
+                return MailboxSnapshot(info: Self.info(row), messages: messages)
+            }
+        }
+        guard let result else { throw .mailboxNotFound("#\(id)") }
+        return result
+    }
+
+    /// Everything that happened in a mailbox after `since`. Cheap when nothing did (one indexed lookup).
+    public func delta(_ id: MailboxID, since: ModSeq) throws(StoreError) -> MailboxDelta {
+        let result: MailboxDelta? = try read { db in
+            try db.readTransaction {
+                guard let box = try db.query("SELECT highest_modseq, uidnext FROM mailboxes WHERE id = ? AND name IS NOT NULL",
+                                             [id.rawValue]).first else { return nil }
+                let highest = ModSeq(UInt64(box.int(0)!))
+                let uidNext = UID(UInt32(box.int(1)!))
+                let purged = try db.query("SELECT value FROM state WHERE key = 'purged_modseq'").first?.int(0) ?? 0
+                guard highest > since else {
+                    return MailboxDelta(highestModSeq: highest, uidNext: uidNext, changed: [], expunged: [],
+                                        expungedIsComplete: UInt64(purged) <= since.rawValue)
+                }
+                var changed: [MessageInfo] = []
+                var expunged: [UID] = []
+                for row in try db.query("""
+                    SELECT uid, size, internal_date, flags, modseq, keywords, expunged_at FROM messages
+                    WHERE mailbox_id = ? AND modseq > ? ORDER BY uid
+                    """, [id.rawValue, Int64(since.rawValue)]) {
+                    if row.int(6) != nil {
+                        expunged.append(UID(UInt32(row.int(0)!)))
+                    } else {
+                        changed.append(Self.messageInfo(row))
+                    }
+                }
+                return MailboxDelta(highestModSeq: highest, uidNext: uidNext, changed: changed, expunged: expunged,
+                                    expungedIsComplete: UInt64(purged) <= since.rawValue)
+            }
+        }
+        guard let result else { throw .mailboxNotFound("#\(id)") }
+        return result
+    }
+
+    /// Files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
+    public func locations(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [MessageLocation] {
+        try read { db in
+            var result: [MessageLocation] = []
+            result.reserveCapacity(uids.count)
+            for uid in uids {
+                guard let row = try db.query("""
+                    SELECT file, size FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                    """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                result.append(MessageLocation(uid: uid, path: "\(root)/mail/\(id)/cur/\(row.string(0)!)", size: Int(row.int(1)!)))
+            }
+            return result
+        }
+    }
+
+    /// STATUS counts of a mailbox.
+    public func counts(_ id: MailboxID) throws(StoreError) -> MailboxCounts {
+        try read { db in
+            let row = try db.query("""
+                SELECT count(*), coalesce(sum((flags & ?) = 0), 0), coalesce(sum((flags & ?) != 0), 0), coalesce(sum(size), 0)
+                FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL
+                """, [SystemFlags.seen.rawValue, SystemFlags.deleted.rawValue, id.rawValue])[0]
+            return MailboxCounts(messages: Int(row.int(0)!), unseen: Int(row.int(1)!), deleted: Int(row.int(2)!), size: row.int(3)!)
+        }
+    }
+
+    /// Copies messages into another mailbox (hard links: no bytes are copied; durable like an append) with their
+    /// flags, keywords and internal dates. Returns the target's UIDVALIDITY and (source UID, new UID) pairs in the
+    /// order of `uids`; UIDs no longer visible are skipped. `quota` is checked like an append.
+    public func copy(from source: MailboxID, uids: [UID], to targetName: String, quota: Quota? = nil)
+        throws(StoreError) -> (UIDValidity, [(source: UID, copy: UID)]) {
+        let target = try requireMailbox(targetName)
+        let rows: [SQLiteRow] = try read { db in
+            var rows: [SQLiteRow] = []
+            for uid in uids {
+                if let row = try db.query("""
+                    SELECT uid, file, size, flags, internal_date, keywords FROM messages
+                    WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                    """, [source.rawValue, Int64(uid.rawValue)]).first { rows.append(row) }
+            }
+            return rows
+        }
+        guard !rows.isEmpty else { return (target.uidValidity, []) }
+        if let quota {
+            let total = rows.reduce(0) { $0 + Int($1.int(2)!) }
+            let usage = try usage()
+            if let max = quota.maxBytes, usage.bytes + Int64(total) > max {
+                throw .overQuota("\(usage.bytes + Int64(total)) bytes would exceed the limit of \(max)")
+            }
+            if let max = quota.maxMessages, usage.messages + Int64(rows.count) > max {
+                throw .overQuota("\(usage.messages + Int64(rows.count)) messages would exceed the limit of \(max)")
+            }
+        }
+        var pending: [PendingAppend] = []
+        func undo() { for item in pending { try? DurableFile.remove("\(root)/mail/\(item.mailbox)/cur/\(item.file)") } }
+        for row in rows {
+            let flags = SystemFlags(rawValue: Int(row.int(3)!))
+            let file = Maildir.uniqueName() + ":2," + flags.maildirLetters
+            let from = "\(root)/mail/\(source)/cur/\(row.string(1)!)"
+            guard link(from, "\(root)/mail/\(target.id)/cur/\(file)") == 0 else {
+                let failure = DurableFile.error("link", from)
+                undo()
+                throw failure
+            }
+            pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
+                                         internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? "")))
+        }
+        var committed: [Committed] = []
+        for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
+            switch result {
+            case .success(let value): committed.append(value)
+            case .failure(let error):
+                // The commit is all or nothing for errors other than quota; a quota refusal fails the whole COPY.
+                undo()
+                if !committed.isEmpty {
+                    _ = try? expunge(target.name, uids: committed.map(\.uid))
+                }
+                throw error
+            }
+        }
+        changes.publish(.appended(mailbox: target.id, uids: committed.map(\.uid), modSeq: committed.last!.modSeq))
+        return (target.uidValidity, zip(rows, committed).map { (UID(UInt32($0.int(0)!)), $1.uid) })
+    }
+
+    private func name(of id: MailboxID) throws(StoreError) -> String {
+        guard let info = try mailbox(id: id) else { throw .mailboxNotFound("#\(id)") }
+        return info.name
+    }
+
+    /// `setFlags` by mailbox id (a session keeps the id: another session may rename the mailbox meanwhile).
+    @discardableResult
+    public func setFlags(_ id: MailboxID, uids: [UID], _ flags: SystemFlags, _ change: FlagChange)
+        throws(StoreError) -> [(UID, SystemFlags, ModSeq)] {
+        try setFlags(try name(of: id), uids: uids, flags, change)
+    }
+
+    @discardableResult
+    public func setKeywords(_ id: MailboxID, uids: [UID], _ keywords: [String], _ change: FlagChange)
+        throws(StoreError) -> [(UID, [String], ModSeq)] {
+        try setKeywords(try name(of: id), uids: uids, keywords, change)
+    }
+
+    @discardableResult
+    public func expunge(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [UID] {
+        try expunge(try name(of: id), uids: uids)
+    }
+}
