@@ -100,7 +100,7 @@ extension Reader {
         var spec = SectionSpec()
         if try consume(UInt8(ascii: "]")) { return spec }
         while try IMAPCharacter.isDigit(peek()) {
-            spec.part.append(Int(try nzNumber("a section part")))
+            spec.part.append(Int(try nzNumber("section part")))
             try checkItems(spec.part.count, "section parts")
             guard try consume(UInt8(ascii: ".")) else {
                 try expect(UInt8(ascii: "]"), "\"]\" after the section")
@@ -131,7 +131,7 @@ extension Reader {
         var part: [Int] = []
         if try consume(UInt8(ascii: "]")) { return part }
         repeat {
-            part.append(Int(try nzNumber("a section part")))
+            part.append(Int(try nzNumber("section part")))
             try checkItems(part.count, "section parts")
         } while try consume(UInt8(ascii: "."))
         try expect(UInt8(ascii: "]"), "\"]\" after the section")
@@ -143,7 +143,7 @@ extension Reader {
         guard try consume(UInt8(ascii: "<")) else { return nil }
         let offset = try number32("a partial offset")
         try expect(UInt8(ascii: "."), "\".\" in a partial")
-        let length = try nzNumber("a partial length")
+        let length = try nzNumber("partial length")
         try expect(UInt8(ascii: ">"), "\">\" after a partial")
         return Partial(offset: offset, length: length)
     }

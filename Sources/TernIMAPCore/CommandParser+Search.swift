@@ -172,10 +172,10 @@ extension Reader {
         // RFC 5032.
         case "OLDER":
             try space("after OLDER")
-            return .older(try nzNumber("a number of seconds"))
+            return .older(try nzNumber("number of seconds"))
         case "YOUNGER":
             try space("after YOUNGER")
-            return .younger(try nzNumber("a number of seconds"))
+            return .younger(try nzNumber("number of seconds"))
         // RFC 8514.
         case "SAVEDBEFORE": return .saveDateBefore(try searchDate(name))
         case "SAVEDON": return .saveDateOn(try searchDate(name))
