@@ -33,7 +33,7 @@ extension MIMEMessage {
         var nodeIsMessage = true
         for number in path {
             let container: MessagePart
-            if nodeIsMessage {
+            if nodeIsMessage || node.contentType.isMultipart && !node.isOpaque {
                 container = node
             } else if let embedded = node.encapsulated {
                 container = embedded
