@@ -40,7 +40,8 @@ public final class MessagePart: Sendable {
     /// Content-Language tags, nil if absent.
     public let languages: [String]?
     public let content: PartContent
-    /// Number of line feeds in the body (Dovecot's count: a last line without line end is not counted).
+    /// Number of line feeds in the body of a text or message part (Dovecot's count: a last line without line end
+    /// is not counted); 0 for other parts.
     public let bodyLineCount: Int
     /// Nesting level: 0 for the message, +1 per multipart child or embedded message.
     public let depth: Int
@@ -62,8 +63,11 @@ public final class MessagePart: Sendable {
         self.disposition = disposition
         self.languages = languages
         self.content = content
+        // Only text and message parts report lines; not counting multipart bodies keeps deep nesting cheap.
         var lines = 0
-        for index in bodyRange where source[index] == ASCII.lf { lines += 1 }
+        if contentType.isText || contentType.isMessage {
+            for index in bodyRange where source[index] == ASCII.lf { lines += 1 }
+        }
         self.bodyLineCount = lines
         self.depth = depth
     }
