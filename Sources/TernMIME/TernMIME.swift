@@ -1,1 +1,0 @@
-// RFC 5322 / MIME parsing for Tern. See docs/architecture.md.
