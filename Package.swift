@@ -51,11 +51,17 @@ let package = Package(
         // IMAP grammar: command assembler (literals), parser, response encoding. No I/O.
         .target(name: "TernIMAPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
-        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "CTernLinux"], swiftSettings: strictSwift),
+        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
+        // IMAP sessions: command handlers over the store and the directory. No sockets.
+        .target(
+            name: "TernIMAPServer",
+            dependencies: ["TernCore", "TernIMAPCore", "TernMIME", "TernStore", "TernAuth", log],
+            swiftSettings: strictSwift
+        ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", log, "TOMLKit"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
         .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", log, argumentParser], swiftSettings: strictSwift),

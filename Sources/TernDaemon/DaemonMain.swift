@@ -53,7 +53,8 @@ public enum DaemonMain {
         if dropToUser {
             do {
                 try ProcessIdentity.chown(config.dataDirectory, to: config.user)
-                for path in [config.generatedCertificatePath, config.generatedKeyPath, config.dataDirectory + "/tls"]
+                for path in [config.generatedCertificatePath, config.generatedKeyPath, config.dataDirectory + "/tls",
+                             config.directoryPath, config.directoryPath + "-wal", config.directoryPath + "-shm"]
                 where FileSystem.exists(path) {
                     try ProcessIdentity.chown(path, to: config.user)
                 }

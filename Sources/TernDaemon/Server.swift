@@ -5,6 +5,10 @@ public import Logging
 public import TernCore
 public import TernPosix
 public import TernTLS
+public import TernAuth
+public import TernStore
+import TernIMAPCore
+import TernIMAPServer
 import Synchronization
 
 public final class Server: @unchecked Sendable {
@@ -18,6 +22,9 @@ public final class Server: @unchecked Sendable {
     /// Bound addresses per service name (`imap`, `imaps`, `echo`, …), with real ports.
     public private(set) var boundAddresses: [String: [ListenAddress]] = [:]
     private var listenerSettings: [ListenerSettings] = []
+    /// The account directory and the open mail stores, shared by every protocol.
+    public private(set) var authenticator: Authenticator?
+    public private(set) var stores: StoreRegistry?
     private let controlThreadCheck = ControlGuard()
 
     public init(config: TernConfig, logger: Logger, levelSwitch: LogLevelSwitch) {
@@ -30,6 +37,9 @@ public final class Server: @unchecked Sendable {
     public func start() throws {
         try controlThreadCheck.run {
             try FileSystem.createDirectory(config.dataDirectory)
+            let authenticator = try Authenticator(directory: try Directory(path: config.directoryPath))
+            self.authenticator = authenticator
+            stores = StoreRegistry(dataDirectory: config.dataDirectory)
             let context = try loadTLS(config)
             let factory = TLSServerTransportFactory(context)
             tls = factory
@@ -61,7 +71,12 @@ public final class Server: @unchecked Sendable {
     }
 
     private func services(_ config: TernConfig) -> [(String, [ListenAddress], any ConnectionHandlerFactory, Bool)] {
-        let imap = UnavailableMailService(proto: .imap, hostname: config.hostname)
+        var imapConfiguration = IMAPConfiguration()
+        imapConfiguration.hostname = config.hostname
+        imapConfiguration.limits.maxLineLength = config.limits.maxLineLength
+        imapConfiguration.limits.maxAppendLiteral = config.maxMessageSize
+        let imap = IMAPService(environment: IMAPEnvironment(
+            configuration: imapConfiguration, authenticator: authenticator!, stores: stores!, logger: logger))
         let smtp = UnavailableMailService(proto: .smtp, hostname: config.hostname)
         let echo = EchoService(logger: logger)
         return [

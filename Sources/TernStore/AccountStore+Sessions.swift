@@ -38,11 +38,13 @@ public struct MailboxCounts: Sendable, Equatable {
     public let size: Int64
 }
 
-/// Where a visible message's file is, for reading it off the loops.
-public struct MessageLocation: Sendable, Equatable {
-    public let uid: UID
+/// A visible message's metadata and where its file is, for FETCH.
+public struct MessageRecord: Sendable, Equatable {
+    public let info: MessageInfo
     public let path: String
-    public let size: Int
+    /// When the message was stored here (RFC 8514 SAVEDATE), seconds since the epoch.
+    public let saveDate: Int64
+    public var uid: UID { info.uid }
 }
 
 extension AccountStore {
@@ -152,18 +154,22 @@ extension AccountStore {
         return result
     }
 
-    /// Files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
-    public func locations(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [MessageLocation] {
+    /// Metadata and files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
+    public func records(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [MessageRecord] {
         try read { db in
-            var result: [MessageLocation] = []
-            result.reserveCapacity(uids.count)
-            for uid in uids {
-                guard let row = try db.query("""
-                    SELECT file, size FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
-                    """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
-                result.append(MessageLocation(uid: uid, path: "\(root)/mail/\(id)/cur/\(row.string(0)!)", size: Int(row.int(1)!)))
+            try db.readTransaction {
+                var result: [MessageRecord] = []
+                result.reserveCapacity(uids.count)
+                for uid in uids {
+                    guard let row = try db.query("""
+                        SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date FROM messages
+                        WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                        """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                    result.append(MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
+                                                saveDate: row.int(7)!))
+                }
+                return result
             }
-            return result
         }
     }
 
@@ -257,5 +263,72 @@ extension AccountStore {
     @discardableResult
     public func expunge(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [UID] {
         try expunge(try name(of: id), uids: uids)
+    }
+
+    /// Result of `updateFlags`.
+    public struct FlagUpdateResult: Sendable {
+        /// Messages whose flags or keywords changed, with their new state.
+        public var changed: [MessageInfo] = []
+        /// Messages left alone because their MODSEQ was above `unchangedSince` (RFC 7162 MODIFIED).
+        public var modified: [UID] = []
+    }
+
+    /// Changes system flags and keywords of messages in one commit (one MODSEQ), the way IMAP STORE does.
+    /// With `unchangedSince`, messages changed after that MODSEQ are not touched and are returned in `modified`.
+    public func updateFlags(_ id: MailboxID, uids: [UID], flags: SystemFlags, keywords: [String], _ change: FlagChange,
+                            unchangedSince: ModSeq? = nil) throws(StoreError) -> FlagUpdateResult {
+        for keyword in keywords { try Keywords.validate(keyword) }
+        guard let info = try mailbox(id: id) else { throw .mailboxNotFound("#\(id)") }
+        let cur = "\(root)/mail/\(id)/cur/"
+        let result: FlagUpdateResult = try run { db in
+            try db.transaction {
+                let modseq = try Self.nextModSeq(db)
+                var result = FlagUpdateResult()
+                for uid in uids {
+                    guard let row = try db.query("""
+                        SELECT id, flags, file, keywords, modseq, size, internal_date FROM messages
+                        WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                        """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                    if let unchangedSince, UInt64(row.int(4)!) > unchangedSince.rawValue {
+                        result.modified.append(uid)
+                        continue
+                    }
+                    let oldFlags = SystemFlags(rawValue: Int(row.int(1)!))
+                    let newFlags: SystemFlags = switch change {
+                    case .add: oldFlags.union(flags)
+                    case .remove: oldFlags.subtracting(flags)
+                    case .replace: flags
+                    }
+                    let oldKeywords = Keywords.decode(row.string(3) ?? "")
+                    let newKeywords = change == .replace || !keywords.isEmpty
+                        ? Keywords.apply(change, keywords, to: oldKeywords) : oldKeywords
+                    guard newKeywords.count <= Keywords.maxPerMessage else {
+                        throw StoreError.invalidKeyword("more than \(Keywords.maxPerMessage) keywords on one message")
+                    }
+                    guard newFlags != oldFlags || newKeywords != oldKeywords else { continue }
+                    var file = row.string(2)!
+                    if newFlags != oldFlags {
+                        let base = file.split(separator: ":", maxSplits: 1).first.map(String.init) ?? file
+                        let newFile = base + ":2," + newFlags.maildirLetters
+                        if Glibc.rename(cur + file, cur + newFile) != 0 { throw DurableFile.error("rename", cur + file) }
+                        file = newFile
+                    }
+                    try db.query("UPDATE messages SET flags = ?, keywords = ?, file = ?, modseq = ? WHERE id = ?",
+                                 [newFlags.rawValue, Keywords.encode(newKeywords), file, modseq, row.int(0)!])
+                    result.changed.append(MessageInfo(uid: uid, size: Int(row.int(5)!), internalDate: row.int(6)!,
+                                                      flags: newFlags, keywords: newKeywords, modSeq: ModSeq(UInt64(modseq))))
+                }
+                if !result.changed.isEmpty {
+                    try db.query("UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", [modseq, id.rawValue])
+                }
+                return result
+            }
+        }
+        guard let modSeq = result.changed.first?.modSeq else { return result }
+        let keywordLines = result.changed.map { "k \($0.uid) \(Keywords.encode($0.keywords))" }
+        try? maildir(info.id).appendLog(keywordLines)
+        changes.publish(.flagsChanged(mailbox: id, changes: result.changed.map { FlagUpdate(uid: $0.uid, flags: $0.flags) },
+                                      modSeq: modSeq))
+        return result
     }
 }

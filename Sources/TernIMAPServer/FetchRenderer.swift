@@ -1,0 +1,191 @@
+// Builds the bytes of one `* n FETCH (…)` response from a message's metadata and, when an item needs it, its file
+// parsed with TernMIME. Runs on the blocking pool (file reads, MIME parsing); pure apart from reading the file.
+
+import Glibc
+import TernIMAPCore
+import TernMIME
+import TernStore
+
+struct FetchRenderer: Sendable {
+    let attributes: [FetchAttribute]
+    /// UID FETCH: UID is always included (RFC 9051 §6.4.9).
+    let includeUID: Bool
+    /// CONDSTORE enabled (or CHANGEDSINCE given): MODSEQ goes with every response (RFC 7162 §3.1.4).
+    let includeModSeq: Bool
+
+    enum RenderError: Error {
+        case unknownTransferEncoding
+        case unreadable(String)
+    }
+
+    /// True if some item needs the message's bytes.
+    var needsContent: Bool {
+        attributes.contains { attribute in
+            switch attribute {
+            case .envelope, .body, .bodyStructure, .rfc822, .rfc822Header, .rfc822Text, .bodySection, .binary, .binarySize:
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
+    /// True if some item sets \Seen when fetched (RFC 9051 §6.4.5: BODY[…] without .PEEK, BINARY[…], RFC822,
+    /// RFC822.TEXT).
+    var setsSeen: Bool {
+        attributes.contains { attribute in
+            switch attribute {
+            case .bodySection(_, _, let peek), .binary(_, _, let peek): return !peek
+            case .rfc822, .rfc822Text: return true
+            default: return false
+            }
+        }
+    }
+
+    static func flagList(_ flags: SystemFlags, _ keywords: [String]) -> String {
+        var names: [String] = []
+        if flags.contains(.answered) { names.append("\\Answered") }
+        if flags.contains(.flagged) { names.append("\\Flagged") }
+        if flags.contains(.deleted) { names.append("\\Deleted") }
+        if flags.contains(.seen) { names.append("\\Seen") }
+        if flags.contains(.draft) { names.append("\\Draft") }
+        names += keywords
+        return "(" + names.joined(separator: " ") + ")"
+    }
+
+    static func readFile(_ path: String) throws(RenderError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable("\(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw .unreadable("\(path): fstat failed") }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+            }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        if done < bytes.count { bytes.removeLast(bytes.count - done) }
+        return bytes
+    }
+
+    /// `* seq FETCH (…)\r\n` for one message. `forceFlags`: include FLAGS (\Seen was just set).
+    func render(sequence: Int, record: MessageRecord, forceFlags: Bool) throws(RenderError) -> [UInt8] {
+        var message: MIMEMessage?
+        func parsed() throws(RenderError) -> MIMEMessage {
+            if let message { return message }
+            let parsed = MIMEMessage(parsing: try Self.readFile(record.path))
+            message = parsed
+            return parsed
+        }
+        var out: [UInt8] = Array("* \(sequence) FETCH (".utf8)
+        var first = true
+        func item(_ text: String) {
+            if !first { out.append(UInt8(ascii: " ")) }
+            first = false
+            out += Array(text.utf8)
+        }
+        func item(_ name: String, _ value: [UInt8]) {
+            item(name + " ")
+            out += value
+        }
+        let info = record.info
+        if includeUID, !attributes.contains(.uid) { item("UID \(info.uid)") }
+        var flagsDone = false
+        for attribute in attributes {
+            switch attribute {
+            case .uid:
+                item("UID \(info.uid)")
+            case .flags:
+                item("FLAGS \(Self.flagList(info.flags, info.keywords))")
+                flagsDone = true
+            case .internalDate:
+                item("INTERNALDATE", IMAPDateTime(epochSeconds: info.internalDate).quoted)
+            case .rfc822Size:
+                item("RFC822.SIZE \(info.size)")
+            case .modSeq:
+                break  // below, once
+            case .saveDate:
+                item("SAVEDATE", IMAPDateTime(epochSeconds: record.saveDate).quoted)
+            case .envelope:
+                item("ENVELOPE", IMAPRendering.envelope(of: try parsed().root))
+            case .bodyStructure:
+                item("BODYSTRUCTURE", IMAPRendering.bodyStructure(of: try parsed().root, extended: true))
+            case .body:
+                item("BODY", IMAPRendering.bodyStructure(of: try parsed().root, extended: false))
+            case .rfc822:
+                item("RFC822", IMAPString.literal(try parsed().bytes))
+            case .rfc822Header:
+                item("RFC822.HEADER", IMAPString.literal(try parsed().section([], .header) ?? []))
+            case .rfc822Text:
+                item("RFC822.TEXT", IMAPString.literal(try parsed().section([], .text) ?? []))
+            case .bodySection(let spec, let partial, _):
+                let bytes = try parsed().section(spec.part, Self.sectionText(spec.text))
+                var name = "BODY[\(Self.sectionText(spec))]"
+                if let partial { name += "<\(partial.offset)>" }
+                item(name, bytes.map { IMAPString.literal(Self.slice($0, partial)) } ?? Array("NIL".utf8))
+            case .binary(let part, let partial, _):
+                var name = "BINARY[\(part.map(String.init).joined(separator: "."))]"
+                if let partial { name += "<\(partial.offset)>" }
+                switch try parsed().binary(part) {
+                case nil:
+                    item(name, Array("NIL".utf8))
+                case .unknownTransferEncoding:
+                    throw .unknownTransferEncoding
+                case .decoded(let bytes):
+                    let data = Self.slice(bytes, partial)
+                    item(name, data.contains(0) ? Array("~{\(data.count)}\r\n".utf8) + data : IMAPString.literal(data))
+                }
+            case .binarySize(let part):
+                let name = "BINARY.SIZE[\(part.map(String.init).joined(separator: "."))]"
+                switch try parsed().binary(part) {
+                case nil: item("\(name) 0")
+                case .unknownTransferEncoding: throw .unknownTransferEncoding
+                case .decoded(let bytes): item("\(name) \(bytes.count)")
+                }
+            case .emailID, .threadID, .preview:
+                break  // not advertised; the session refuses them before rendering
+            }
+        }
+        if forceFlags, !flagsDone { item("FLAGS \(Self.flagList(info.flags, info.keywords))") }
+        if includeModSeq || attributes.contains(.modSeq) { item("MODSEQ (\(info.modSeq))") }
+        out += Array(")\r\n".utf8)
+        return out
+    }
+
+    static func slice(_ bytes: [UInt8], _ partial: Partial?) -> [UInt8] {
+        guard let partial else { return bytes }
+        let start = min(Int(partial.offset), bytes.count)
+        let end = min(start + Int(partial.length), bytes.count)
+        return Array(bytes[start..<end])
+    }
+
+    static func sectionText(_ text: SectionSpec.Text?) -> TernMIME.SectionText? {
+        switch text {
+        case nil: nil
+        case .header: .header
+        case .headerFields(let names): .headerFields(names)
+        case .headerFieldsNot(let names): .headerFieldsNot(names)
+        case .text: .text
+        case .mime: .mime
+        }
+    }
+
+    /// The section as the response names it: `1.2.HEADER.FIELDS (FROM TO)`.
+    static func sectionText(_ spec: SectionSpec) -> String {
+        var parts = spec.part.map(String.init)
+        switch spec.text {
+        case nil: break
+        case .header: parts.append("HEADER")
+        case .text: parts.append("TEXT")
+        case .mime: parts.append("MIME")
+        case .headerFields(let names): parts.append("HEADER.FIELDS (\(names.joined(separator: " ")))")
+        case .headerFieldsNot(let names): parts.append("HEADER.FIELDS.NOT (\(names.joined(separator: " ")))")
+        }
+        return parts.joined(separator: ".")
+    }
+}

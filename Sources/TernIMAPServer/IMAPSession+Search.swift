@@ -1,0 +1,94 @@
+// SEARCH and UID SEARCH: classic `* SEARCH` replies, ESEARCH (RFC 4731) with MIN/MAX/COUNT/ALL, SEARCHRES
+// (RFC 5182) SAVE, CHARSET, and the MODSEQ of the result (RFC 7162). Never an EXPUNGE response during SEARCH.
+
+import Glibc
+import TernIMAPCore
+import TernMIME
+import TernStore
+
+extension IMAPSession {
+    func search(tag: Tag, _ command: SearchCommand, uid: Bool) {
+        guard let store, let view else { return }
+        var charsetName: String? = nil
+        if let charset = command.charset, charset != "UTF-8", charset != "US-ASCII" {
+            guard Charset.isKnown(charset) else {
+                send("\(tag) NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset \(charset)")
+                return
+            }
+            charsetName = charset
+        }
+        let searchCharset = charsetName
+        let decode: @Sendable ([UInt8]) -> String = { bytes in
+            searchCharset.flatMap { Charset.decode(bytes, charset: $0) } ?? String(decoding: bytes, as: UTF8.self)
+        }
+        if SearchEvaluator.usesModSeq(command.key) { condStoreEnabled = true }
+        let id = view.id
+        let pending = view.pendingExpunges
+        let snapshotView = view
+        let key = command.key
+        perform({ () throws -> [MessageRecord] in
+            let live = snapshotView.uids.filter { !pending.contains($0) }
+            return try store.records(id, uids: live.map(UID.init))
+        }) { [self] result in
+            guard case .success(let records) = result else {
+                if case .failure(let error) = result { finish("\(tag) " + failureReply(error, context: "SEARCH"), allowExpunge: false) }
+                return
+            }
+            // The evaluation itself (file reads for text keys) also runs off the loop.
+            let candidates = records.map { SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0) }
+            perform({ () -> ([UInt32], UInt64) in
+                let evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
+                let matched = evaluator.run(key, over: candidates)
+                let set = Set(matched)
+                let highest = records.filter { set.contains($0.uid.rawValue) }.map(\.info.modSeq.rawValue).max() ?? 0
+                return (matched, highest)
+            }) { [self] result in
+                guard case .success(let (matched, highest)) = result else {
+                    finish("\(tag) NO [SERVERBUG] Search failed", allowExpunge: false)
+                    return
+                }
+                respond(tag: tag, command, uid: uid, matched: matched, highestModSeq: highest)
+            }
+        }
+    }
+
+    private func respond(tag: Tag, _ command: SearchCommand, uid: Bool, matched: [UInt32], highestModSeq: UInt64) {
+        guard var view else { return }
+        let numbers = uid ? matched : matched.compactMap { view.sequenceNumber(of: $0).map(UInt32.init) }
+        let modSeqSuffix = SearchEvaluator.usesModSeq(command.key) && !numbers.isEmpty ? " (MODSEQ \(highestModSeq))" : ""
+        guard let options = command.returnOptions ?? (rev2Enabled ? [.all] : nil) else {
+            send("* SEARCH" + numbers.map { " \($0)" }.joined() + modSeqSuffix)
+            finish("\(tag) OK SEARCH completed", allowExpunge: false)
+            return
+        }
+        let effective = options.isEmpty ? [SearchReturnOption.all] : options
+        if effective.contains(.save) {
+            // RFC 5182 §2.4: with MIN or MAX (and not ALL/COUNT), only those are saved.
+            var saved = matched
+            if !effective.contains(.all), !effective.contains(.count),
+               effective.contains(.min) || effective.contains(.max) {
+                saved = []
+                if effective.contains(.min), let first = matched.first { saved.append(first) }
+                if effective.contains(.max), let last = matched.last, last != saved.first { saved.append(last) }
+            }
+            view.savedSearch = saved
+            self.view = view
+        }
+        let reported = effective.filter { $0 != .save }
+        if !reported.isEmpty {
+            var line = "* ESEARCH (TAG \"\(tag)\")" + (uid ? " UID" : "")
+            for option in reported {
+                switch option {
+                case .min: if let first = numbers.first { line += " MIN \(first)" }
+                case .max: if let last = numbers.last { line += " MAX \(last)" }
+                case .count: line += " COUNT \(numbers.count)"
+                case .all: if !numbers.isEmpty { line += " ALL \(IMAPEncoding.sequenceSet(fromSorted: numbers))" }
+                case .save: break
+                }
+            }
+            if !modSeqSuffix.isEmpty { line += " MODSEQ \(highestModSeq)" }
+            send(line)
+        }
+        finish("\(tag) OK SEARCH completed", allowExpunge: false)
+    }
+}

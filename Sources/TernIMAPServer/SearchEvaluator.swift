@@ -1,0 +1,160 @@
+// SEARCH key evaluation over a mailbox's messages (RFC 9051 §6.4.4). Metadata keys (flags, sizes, dates, UIDs,
+// MODSEQ) use the index rows; header and text keys parse the message with TernMIME, once per message and only if
+// a key needs it. String matching is case-insensitive substring matching on decoded text (RFC 9051: "contains").
+// Runs on the blocking pool.
+
+import TernIMAPCore
+import TernMIME
+import TernStore
+
+struct SearchEvaluator {
+    struct Candidate {
+        let sequence: Int
+        let record: MessageRecord
+    }
+
+    let now: Int64
+    /// The view, for sequence sets and `$`.
+    let view: MailboxView
+    /// Search strings decoded with the command's CHARSET.
+    let decode: ([UInt8]) -> String
+
+    /// Sequence sets resolved once per SEARCH, not once per message.
+    private final class SetCache {
+        var resolved: [SequenceSet: Set<UInt32>] = [:]
+        var resolvedSequences: [SequenceSet: Set<UInt32>] = [:]
+    }
+    private let sets = SetCache()
+
+    init(now: Int64, view: MailboxView, decode: @escaping ([UInt8]) -> String) {
+        self.now = now
+        self.view = view
+        self.decode = decode
+    }
+
+    private func members(_ set: SequenceSet, uid: Bool) -> Set<UInt32> {
+        if uid, let known = sets.resolved[set] { return known }
+        if !uid, let known = sets.resolvedSequences[set] { return known }
+        let values = Set((try? view.resolve(set, uid: uid)) ?? [])
+        if uid { sets.resolved[set] = values } else { sets.resolvedSequences[set] = values }
+        return values
+    }
+
+    private final class Content {
+        let message: MIMEMessage
+        lazy var bodyText: String = message.searchableText.joined(separator: "\n").lowercased()
+        init(_ message: MIMEMessage) { self.message = message }
+    }
+
+    /// The UIDs (ascending) of candidates matching `key`.
+    func run(_ key: SearchKey, over candidates: [Candidate]) -> [UInt32] {
+        var result: [UInt32] = []
+        for candidate in candidates {
+            var content: Content?
+            func load() -> Content? {
+                if content == nil, let bytes = try? FetchRenderer.readFile(candidate.record.path) {
+                    content = Content(MIMEMessage(parsing: bytes))
+                }
+                return content
+            }
+            if matches(key, candidate, load) { result.append(candidate.record.uid.rawValue) }
+        }
+        return result
+    }
+
+    /// True if `key` needs the message contents.
+    static func needsContent(_ key: SearchKey) -> Bool {
+        switch key {
+        case .bcc, .body, .cc, .from, .subject, .text, .to, .header, .sentBefore, .sentOn, .sentSince: true
+        case .not(let inner): needsContent(inner)
+        case .or(let a, let b): needsContent(a) || needsContent(b)
+        case .and(let keys): keys.contains(where: needsContent)
+        default: false
+        }
+    }
+
+    /// True if `key` uses MODSEQ (then the SEARCH response carries the highest one, RFC 7162 §3.1.5).
+    static func usesModSeq(_ key: SearchKey) -> Bool {
+        switch key {
+        case .modSeq: true
+        case .not(let inner): usesModSeq(inner)
+        case .or(let a, let b): usesModSeq(a) || usesModSeq(b)
+        case .and(let keys): keys.contains(where: usesModSeq)
+        default: false
+        }
+    }
+
+    private func day(_ seconds: Int64) -> Int64 { seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400 }
+
+    private func contains(_ haystack: String?, _ needle: [UInt8]) -> Bool {
+        let text = decode(needle).lowercased()
+        if text.isEmpty { return haystack != nil }
+        return haystack?.lowercased().contains(text) ?? false
+    }
+
+    private func headerText(_ content: Content?, _ name: String) -> String? {
+        guard let content else { return nil }
+        let values = content.message.root.header.decodedValues(name)
+        return values.isEmpty ? nil : values.joined(separator: "\n")
+    }
+
+    private func sentDay(_ content: Content?) -> Int64? {
+        guard let value = content?.message.root.header.unfoldedValue("Date"), let date = MessageDate.parse(value) else { return nil }
+        // The date as written, disregarding time and zone (RFC 9051 §6.4.4 SENTBEFORE).
+        return day(date.secondsSinceEpoch + Int64(date.zoneOffsetSeconds))
+    }
+
+    private func matches(_ key: SearchKey, _ candidate: Candidate, _ load: () -> Content?) -> Bool {
+        let info = candidate.record.info
+        switch key {
+        case .all: return true
+        case .answered: return info.flags.contains(.answered)
+        case .deleted: return info.flags.contains(.deleted)
+        case .draft: return info.flags.contains(.draft)
+        case .flagged: return info.flags.contains(.flagged)
+        case .seen: return info.flags.contains(.seen)
+        case .recent, .new: return false  // no \Recent in Tern (RFC 9051 dropped it)
+        case .old: return true
+        case .unanswered: return !info.flags.contains(.answered)
+        case .undeleted: return !info.flags.contains(.deleted)
+        case .undraft: return !info.flags.contains(.draft)
+        case .unflagged: return !info.flags.contains(.flagged)
+        case .unseen: return !info.flags.contains(.seen)
+        case .keyword(let keyword): return info.keywords.contains { $0.lowercased() == keyword.lowercased() }
+        case .unkeyword(let keyword): return !info.keywords.contains { $0.lowercased() == keyword.lowercased() }
+        case .larger(let size): return info.size > Int(size)
+        case .smaller(let size): return info.size < Int(size)
+        case .before(let date): return day(info.internalDate) < day(date.epochSeconds)
+        case .on(let date): return day(info.internalDate) == day(date.epochSeconds)
+        case .since(let date): return day(info.internalDate) >= day(date.epochSeconds)
+        case .saveDateBefore(let date): return day(candidate.record.saveDate) < day(date.epochSeconds)
+        case .saveDateOn(let date): return day(candidate.record.saveDate) == day(date.epochSeconds)
+        case .saveDateSince(let date): return day(candidate.record.saveDate) >= day(date.epochSeconds)
+        case .saveDateSupported: return true
+        case .younger(let seconds): return now - info.internalDate <= Int64(seconds)
+        case .older(let seconds): return now - info.internalDate >= Int64(seconds)
+        case .modSeq(let modSeq): return info.modSeq.rawValue >= modSeq
+        case .uid(let set): return members(set, uid: true).contains(info.uid.rawValue)
+        case .sequenceSet(let set): return members(set, uid: false).contains(info.uid.rawValue)
+        case .not(let inner): return !matches(inner, candidate, load)
+        case .or(let a, let b): return matches(a, candidate, load) || matches(b, candidate, load)
+        case .and(let keys): return keys.allSatisfy { matches($0, candidate, load) }
+        case .from(let text): return contains(headerText(load(), "From"), text)
+        case .to(let text): return contains(headerText(load(), "To"), text)
+        case .cc(let text): return contains(headerText(load(), "Cc"), text)
+        case .bcc(let text): return contains(headerText(load(), "Bcc"), text)
+        case .subject(let text): return contains(headerText(load(), "Subject"), text)
+        case .header(let name, let text): return contains(headerText(load(), name), text)
+        case .body(let text): return contains(load()?.bodyText, text)
+        case .text(let text):
+            guard let content = load() else { return false }
+            let header = String(decoding: content.message.root.headerBytes, as: UTF8.self)
+            let decodedHeader = content.message.root.header.fields.map { content.message.root.header.decodedValue($0.name) ?? "" }
+            return contains(header + "\n" + decodedHeader.joined(separator: "\n"), text) || contains(content.bodyText, text)
+        case .sentBefore(let date): return sentDay(load()).map { $0 < day(date.epochSeconds) } ?? false
+        case .sentOn(let date): return sentDay(load()).map { $0 == day(date.epochSeconds) } ?? false
+        case .sentSince(let date): return sentDay(load()).map { $0 >= day(date.epochSeconds) } ?? false
+        case .emailID, .threadID: return false
+        }
+    }
+}

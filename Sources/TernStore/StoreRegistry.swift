@@ -1,0 +1,52 @@
+// One `AccountStore` per account per process, shared by every session and delivery of that account: the change bus
+// lives on the store, so sessions only see each other's changes if they share it. Stores open on first use and
+// close when the last user lets go.
+
+import Synchronization
+
+public final class StoreRegistry: Sendable {
+    public let dataDirectory: String
+    private let clock: @Sendable () -> Int64
+    private let entries = Mutex<[String: (store: AccountStore, users: Int)]>([:])
+    /// Serialises opening, so two sessions logging in at once do not both run an account's recovery.
+    private let opening = Mutex<Void>(())
+
+    public init(dataDirectory: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) {
+        self.dataDirectory = dataDirectory
+        self.clock = clock
+    }
+
+    /// The account's store, opened (and recovered) if needed. Blocking: call it off the event loops. Each call
+    /// must be paired with `release`.
+    public func acquire(_ account: String) throws(StoreError) -> AccountStore {
+        if let store = entries.withLock({ entries -> AccountStore? in
+            guard let entry = entries[account] else { return nil }
+            entries[account] = (entry.store, entry.users + 1)
+            return entry.store
+        }) { return store }
+        return try opening.withLock { _ throws(StoreError) -> AccountStore in
+            if let store = entries.withLock({ entries -> AccountStore? in
+                guard let entry = entries[account] else { return nil }
+                entries[account] = (entry.store, entry.users + 1)
+                return entry.store
+            }) { return store }
+            let store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: account), clock: clock)
+            entries.withLock { $0[account] = (store, 1) }
+            return store
+        }
+    }
+
+    public func release(_ account: String) {
+        entries.withLock { entries in
+            guard let entry = entries[account] else { return }
+            if entry.users <= 1 {
+                entries[account] = nil
+            } else {
+                entries[account] = (entry.store, entry.users - 1)
+            }
+        }
+    }
+
+    /// Accounts with an open store, for statistics.
+    public var openCount: Int { entries.withLock { $0.count } }
+}
