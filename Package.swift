@@ -85,6 +85,11 @@ let package = Package(
         .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernMIMETests", dependencies: ["TernMIME", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernIMAPCoreTests", dependencies: ["TernIMAPCore", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "TernIMAPServerTests",
+            dependencies: ["TernIMAPServer", "TernIMAPCore", "TernStore", "TernCore", "TernTLS", "TernTestSupport"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",

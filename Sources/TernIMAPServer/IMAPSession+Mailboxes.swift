@@ -8,7 +8,12 @@ import TernStore
 extension IMAPSession {
     /// The wire form of a store mailbox name: a quoted string or a literal.
     func wireName(_ name: String) -> String {
-        String(decoding: IMAPString.quotedOrLiteral(MailboxNames.encode(name, utf8: utf8Enabled)), as: UTF8.self)
+        let bytes = MailboxNames.encode(name, utf8: utf8Enabled)
+        // RFC 6855 §3: once UTF8=ACCEPT is enabled, quoted strings carry UTF-8.
+        if utf8Enabled, bytes.count <= IMAPString.maxQuotedLength, !bytes.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+            return String(decoding: IMAPString.quoted(bytes), as: UTF8.self)
+        }
+        return String(decoding: IMAPString.quotedOrLiteral(bytes), as: UTF8.self)
     }
 
     func decodeName(_ bytes: [UInt8], tag: Tag) -> String? {
@@ -22,7 +27,8 @@ extension IMAPSession {
     /// Ends a command (exactly once per command): reports pending changes of the selected mailbox first, then
     /// writes the tagged line and lets the next command in.
     func finish(_ line: String, allowExpunge: Bool = true, force: Bool = false) {
-        if state == .selected, view != nil, changesPending || force {
+        let expungesWaiting = allowExpunge && !(view?.pendingExpunges.isEmpty ?? true)
+        if state == .selected, view != nil, changesPending || force || expungesWaiting {
             refresh(allowExpunge: allowExpunge) { [self] in
                 send(line)
                 endWork()

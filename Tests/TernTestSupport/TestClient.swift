@@ -90,6 +90,18 @@ public final class TestClient {
         }
     }
 
+    /// Exactly `count` bytes (after what `readLine` buffered); throws on timeout or EOF.
+    public func readExactly(_ count: Int) throws -> [UInt8] {
+        var result: [UInt8] = []
+        while result.count < count {
+            guard let chunk = try receiveSome(limit: count - result.count), !chunk.isEmpty else {
+                throw TestClientError.timeout("reading \(count) bytes")
+            }
+            result += chunk
+        }
+        return result
+    }
+
     /// Up to `limit` decrypted bytes; empty on EOF, nil on timeout or reset.
     public func receiveSome(limit: Int) throws -> [UInt8]? {
         if !plaintext.isEmpty {

@@ -1,14 +1,13 @@
 // Runs the real ternd binary as a child process with a config in a temporary folder, and reads its log.
 
-import Foundation
+public import Foundation
 import Synchronization
-import TernCore
-import TernTestSupport
+public import TernCore
 
-enum DaemonTestError: Error, CustomStringConvertible {
+public enum DaemonTestError: Error, CustomStringConvertible {
     case timeout(String, log: String)
     case missingBinary(String)
-    var description: String {
+    public var description: String {
         switch self {
         case .timeout(let what, let log): return "timed out waiting for \(what); ternd log:\n\(log)"
         case .missingBinary(let path): return "\(path) not found: run `swift build` first"
@@ -16,18 +15,21 @@ enum DaemonTestError: Error, CustomStringConvertible {
     }
 }
 
-final class TerndProcess {
-    let process = Process()
-    let directory: String
+public final class TerndProcess {
+    public let process = Process()
+    public let directory: String
     private let stderrLines = SharedLog()
     private let stdoutText = SharedLog()
 
-    static var binary: String { Products.path(of: "ternd") }
+    public static var binary: String { Products.path(of: "ternd") }
 
     /// Starts ternd with `config` (TOML) in a new temporary folder; with `config == nil`, with no --config, its
     /// working folder being the temporary folder.
-    init(config: String?, extraArguments: [String] = []) throws {
-        directory = NSTemporaryDirectory() + "ternd-test-\(UUID().uuidString)"
+    /// Whether the temporary folder goes when this object does (off when another process takes it over).
+    public var removesDirectoryOnExit = true
+
+    public init(config: String?, extraArguments: [String] = [], reuseDirectory: String? = nil) throws {
+        directory = reuseDirectory ?? NSTemporaryDirectory() + "ternd-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Readable by the unprivileged user ternd drops to when tests run as root.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
@@ -63,19 +65,22 @@ final class TerndProcess {
         }
     }
 
+    /// The config file ternd was started with (for ternctl --config).
+    public var configPath: String { directory + "/tern.toml" }
+
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(atPath: directory)
+        if removesDirectoryOnExit { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    var log: [String] { stderrLines.text.split(separator: "\n").map(String.init) }
-    var standardOutput: String { stdoutText.text }
+    public var log: [String] { stderrLines.text.split(separator: "\n").map(String.init) }
+    public var standardOutput: String { stdoutText.text }
 
     @discardableResult
-    func waitForLog(_ fragment: String, after count: Int = 0, timeout: Duration = .seconds(20)) throws -> String {
+    public func waitForLog(_ fragment: String, after count: Int = 0, timeout: Duration = .seconds(20)) throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let line = log.dropFirst(count).first(where: { $0.contains(fragment) }) { return line }
@@ -89,16 +94,16 @@ final class TerndProcess {
     }
 
     /// The first bound address of `service`, from its `listening` log line.
-    func address(of service: String) throws -> ListenAddress {
+    public func address(of service: String) throws -> ListenAddress {
         let line = try waitForLog("service=\(service)")
         let field = line.split(separator: " ").first { $0.hasPrefix("address=") }!
         return try ListenAddress(parsing: String(field.dropFirst("address=".count)))
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for exit; returns the status, or nil on timeout.
-    func waitForExit(timeout: Duration) -> Int32? {
+    public func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline { return nil }
@@ -109,8 +114,8 @@ final class TerndProcess {
 }
 
 /// Text collected from a pipe on Foundation's reader thread and read by the test.
-final class SharedLog: Sendable {
+public final class SharedLog: Sendable {
     private let storage = Mutex("")
-    func append(_ text: String) { storage.withLock { $0 += text } }
-    var text: String { storage.withLock { $0 } }
+    public func append(_ text: String) { storage.withLock { $0 += text } }
+    public var text: String { storage.withLock { $0 } }
 }

@@ -1,0 +1,260 @@
+// IMAP against a real ternd over real sockets and TLS: login rules, mailboxes, messages, two sessions seeing each
+// other's changes at the moments RFC 9051 allows, IDLE, QRESYNC, restarts.
+
+import Foundation
+import Glibc
+import Testing
+import TernCore
+import TernTLS
+import TernTestSupport
+
+@Suite(.serialized) struct IMAPIntegrationTests {
+    // MARK: Login
+
+    @Test func plaintextPortRefusesLoginUntilSTARTTLS() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.imap()
+        #expect(client.greeting.hasPrefix("* OK [CAPABILITY "))
+        #expect(client.greeting.contains("STARTTLS") && client.greeting.contains("LOGINDISABLED"))
+        #expect(!client.greeting.contains("AUTH=PLAIN"))
+        let refused = try client.command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"")
+        #expect(refused.status.hasPrefix("NO [PRIVACYREQUIRED]"))
+        let auth = try client.command("AUTHENTICATE PLAIN AGFsaWNlAHg=")
+        #expect(auth.status.hasPrefix("NO [PRIVACYREQUIRED]"))
+        // STARTTLS, then the capabilities change and login works.
+        #expect(try client.command("STARTTLS").ok)
+        try client.client.startTLS(TLSClientContext(verifyPeer: false), serverName: nil)
+        let caps = try client.command("CAPABILITY")
+        #expect(caps.untagged.first?.contains("AUTH=PLAIN") == true)
+        #expect(caps.untagged.first?.contains("LOGINDISABLED") == false)
+        try client.login(IMAPServer.user, IMAPServer.password)
+    }
+
+    @Test func wrongPasswordExpiredPasswordAndSASL() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.imaps()
+        let wrong = try client.command("LOGIN \"\(IMAPServer.user)\" \"wrong password 1\"")
+        #expect(wrong.status.hasPrefix("NO [AUTHENTICATIONFAILED]"))
+        // AUTHENTICATE PLAIN with SASL-IR, and in two steps.
+        let plain = Base64.encode(Array("\0\(IMAPServer.user)\0\(IMAPServer.password)".utf8))
+        #expect(try client.command("AUTHENTICATE PLAIN \(plain)").ok)
+        let second = try server.imaps()
+        let twoStep = try second.command("AUTHENTICATE PLAIN", continuations: [Array((plain + "\r\n").utf8)])
+        #expect(twoStep.ok, "\(twoStep.tagged)")
+        // Forced password change: NO [EXPIRED] with the right password, and the log says why.
+        try server.ternctl(["user", "set", IMAPServer.user, "--must-change-password", "true"])
+        let third = try server.imaps()
+        let expired = try third.command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"")
+        #expect(expired.status.hasPrefix("NO [EXPIRED]"))
+        try server.process.waitForLog("password must be changed")
+    }
+
+    // MARK: Mailboxes
+
+    @Test func newAccountsHaveSpecialUseFoldersAndMailboxCommandsWork() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        let list = try client.command("LIST \"\" \"*\"")
+        #expect(list.ok)
+        for (name, use) in [("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive")] {
+            #expect(list.untagged.contains { $0.contains(use) && $0.hasSuffix("\"\(name)\"") }, "\(list.untagged)")
+        }
+        #expect(list.untagged.contains("* LIST (\\HasNoChildren) \"/\" \"INBOX\""))
+        // Without UTF8=ACCEPT, 8-bit names are a syntax error; modified UTF-7 is the way (RFC 3501 §5.1.3).
+        #expect(try client.command("CREATE \"Projekte/Café\"").status.hasPrefix("BAD"))
+        #expect(try client.command("CREATE \"Projekte/Caf&AOk-\"").ok)
+        // Non-ASCII names travel in modified UTF-7 (RFC 3501 §5.1.3) until UTF8=ACCEPT.
+        let nested = try client.command("LIST \"\" \"Projekte/*\"")
+        #expect(nested.untagged == ["* LIST (\\HasNoChildren) \"/\" \"Projekte/Caf&AOk-\""])
+        let parent = try client.command("LIST \"\" \"%\"")
+        #expect(parent.untagged.contains("* LIST (\\Noselect \\HasChildren) \"/\" \"Projekte\""))
+        #expect(try client.command("CREATE \"Projekte/Caf&AOk-\"").status.hasPrefix("NO [ALREADYEXISTS]"))
+        #expect(try client.command("RENAME \"Projekte\" \"Work\"").ok)
+        #expect(try client.command("LIST \"\" \"Work/*\"").untagged == ["* LIST (\\HasNoChildren) \"/\" \"Work/Caf&AOk-\""])
+        #expect(try client.command("SELECT \"Nope\"").status.hasPrefix("NO [NONEXISTENT]"))
+        #expect(try client.command("DELETE INBOX").status.hasPrefix("NO"))
+        #expect(try client.command("CREATE \"Sent2\" (USE (\\Sent))").ok)
+        #expect(try client.command("CREATE \"X\" (USE (\\Bogus))").status.hasPrefix("NO [USEATTR]"))
+        let status = try client.command("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)")
+        #expect(status.untagged.first?.hasPrefix("* STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ") == true)
+        #expect(try client.command("SUBSCRIBE \"Work/Caf&AOk-\"").ok)
+        #expect(try client.command("UNSUBSCRIBE \"Junk\"").ok)
+        let lsub = try client.command("LIST (SUBSCRIBED) \"\" \"*\"")
+        #expect(!lsub.untagged.contains { $0.hasSuffix("\"Junk\"") } && lsub.untagged.contains { $0.hasSuffix("\"Work/Caf&AOk-\"") })
+        // LIST-STATUS.
+        let withStatus = try client.command("LIST \"\" \"INBOX\" RETURN (STATUS (MESSAGES UNSEEN))")
+        #expect(withStatus.untagged.last == "* STATUS \"INBOX\" (MESSAGES 0 UNSEEN 0)")
+        // After ENABLE UTF8=ACCEPT the names are UTF-8.
+        #expect(try client.command("ENABLE UTF8=ACCEPT").untagged == ["* ENABLED UTF8=ACCEPT"])
+        #expect(try client.command("LIST \"\" \"Work/*\"").untagged == ["* LIST (\\HasNoChildren) \"/\" \"Work/Café\""])
+    }
+
+    // MARK: Messages
+
+    @Test func appendFetchStoreSearchCopyMoveExpunge() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        let first = message(subject: "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=", body: "Lunch tomorrow?\r\n")
+        let appended = try client.append("INBOX", first, flags: "\\Flagged $Work")
+        #expect(appended.status.hasPrefix("OK [APPENDUID "), "\(appended.tagged)")
+        #expect(try client.append("Nope", first).status.hasPrefix("NO [TRYCREATE]"))
+        #expect(try client.append("INBOX", message(subject: "Second", body: "Other text\r\n")).ok)
+        let select = try client.command("SELECT INBOX")
+        #expect(select.status.hasPrefix("OK [READ-WRITE]"))
+        #expect(select.untagged.contains("* 2 EXISTS"))
+        #expect(select.untagged.contains { $0.hasPrefix("* OK [UIDVALIDITY ") })
+        #expect(select.untagged.contains("* OK [UIDNEXT 3] Predicted next UID"))
+        // Exact bytes back, and the envelope decoded from the message.
+        let body = try client.command("FETCH 1 (BODY.PEEK[] FLAGS)")
+        #expect(body.untagged.first?.contains("\r\n" + first) == true, "\(body.untagged)")
+        #expect(body.untagged.first?.contains("FLAGS (\\Flagged $Work)") == true)
+        let envelope = try client.command("UID FETCH 1 (ENVELOPE RFC822.SIZE)")
+        #expect(envelope.untagged.first?.contains("RFC822.SIZE \(first.utf8.count)") == true)
+        #expect(envelope.untagged.first?.contains("((\"Bob\" NIL \"bob\" \"example.org\"))") == true)
+        let header = try client.command("FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])")
+        #expect(header.untagged.first?.contains("Subject: Second\r\n\r\n") == true)
+        // BODY[] without PEEK sets \Seen.
+        let seen = try client.command("FETCH 2 BODY[TEXT]")
+        #expect(seen.untagged.first?.contains("\\Seen") == true)
+        // SEARCH on decoded text and flags; UID SEARCH; ESEARCH.
+        #expect(try client.command("SEARCH CHARSET UTF-8 SUBJECT \"grüße\"").untagged == ["* SEARCH 1"])
+        #expect(try client.command("SEARCH BODY lunch").untagged == ["* SEARCH 1"])
+        #expect(try client.command("SEARCH UNSEEN").untagged == ["* SEARCH 1"])
+        #expect(try client.command("UID SEARCH KEYWORD $Work").untagged == ["* SEARCH 1"])
+        let esearch = try client.command("SEARCH RETURN (MIN MAX COUNT) ALL")
+        #expect(esearch.untagged.first?.hasSuffix(" MIN 1 MAX 2 COUNT 2") == true, "\(esearch.untagged)")
+        #expect(try client.command("SEARCH CHARSET BOGUS-9 TEXT x").status.hasPrefix("NO [BADCHARSET"))
+        // STORE reports the new flags; .SILENT does not.
+        let stored = try client.command("STORE 1 +FLAGS (\\Seen)")
+        #expect(stored.untagged == ["* 1 FETCH (FLAGS (\\Flagged \\Seen $Work))"])
+        #expect(try client.command("STORE 1 -FLAGS.SILENT (\\Flagged)").untagged.isEmpty)
+        // COPY with COPYUID; MOVE with COPYUID and the expunge.
+        let copied = try client.command("COPY 1:2 Archive")
+        #expect(copied.status.hasPrefix("OK [COPYUID "), "\(copied.tagged)")
+        #expect(copied.status.contains(" 1:2 1:2]"))
+        let moved = try client.command("UID MOVE 2 Trash")
+        #expect(moved.untagged.first?.hasPrefix("* OK [COPYUID ") == true)
+        #expect(moved.untagged.contains("* 2 EXPUNGE"))
+        // EXPUNGE removes \Deleted messages and reports them.
+        #expect(try client.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok)
+        let expunged = try client.command("EXPUNGE")
+        #expect(expunged.untagged == ["* 1 EXPUNGE"])
+        #expect(try client.command("FETCH 1 FLAGS").status.hasPrefix("BAD"))
+        // The expunged message is kept: ternctl lists it as deleted.
+        let deleted = try server.ternctl(["deleted", "list", IMAPServer.user])
+        #expect(deleted.output.contains("INBOX"))
+    }
+
+    @Test func badInputGetsBADAndTheSessionGoesOn() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        #expect(try client.command("FROB").status.hasPrefix("BAD"))
+        #expect(try client.command("FETCH 1 FLAGS").status.hasPrefix("BAD"))  // nothing selected
+        #expect(try client.command("SELECT INBOX").ok)
+        #expect(try client.command("FETCH 1:* (FLAGS").status.hasPrefix("BAD"))
+        #expect(try client.command("FETCH 5 FLAGS").status.hasPrefix("BAD"))  // empty mailbox
+        #expect(try client.command("STORE 1 +FLAGS (\\Recent)").status.hasPrefix("BAD"))
+        // A synchronizing literal over the APPEND limit is refused before any byte is sent.
+        let huge = try client.command("APPEND INBOX {999999999}")
+        #expect(huge.status.hasPrefix("NO [TOOBIG]"), "\(huge.tagged)")
+        #expect(try client.command("NOOP").ok)
+    }
+
+    // MARK: Two sessions
+
+    @Test func twoSessionsSeeEachOthersChangesAtTheAllowedMoments() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let a = try server.session()
+        let b = try server.session()
+        for n in 1...3 { #expect(try a.append("INBOX", message(subject: "M\(n)")).ok) }
+        #expect(try a.command("SELECT INBOX").untagged.contains("* 3 EXISTS"))
+        #expect(try b.command("SELECT INBOX").ok)
+        // B changes flags, expunges one, appends one.
+        #expect(try b.command("STORE 1 +FLAGS (\\Flagged)").ok)
+        #expect(try b.command("STORE 2 +FLAGS.SILENT (\\Deleted)").ok)
+        #expect(try b.command("EXPUNGE").untagged == ["* 2 EXPUNGE"])
+        #expect(try b.append("INBOX", message(subject: "M4")).ok)
+        // A's FETCH: flag updates and EXISTS may come, EXPUNGE must not; sequence numbers stay A's.
+        let fetch = try a.command("FETCH 1:3 (UID)")
+        #expect(!fetch.untagged.contains { $0.hasSuffix("EXPUNGE") }, "\(fetch.untagged)")
+        #expect(fetch.untagged.contains("* 1 FETCH (FLAGS (\\Flagged))"))
+        #expect(fetch.untagged.contains("* 4 EXISTS"))
+        #expect(fetch.untagged.contains("* 1 FETCH (UID 1)") && fetch.untagged.contains("* 3 FETCH (UID 3)"))
+        // SEARCH does not expunge either; NOOP does.
+        #expect(try a.command("SEARCH ALL").untagged.allSatisfy { !$0.hasSuffix("EXPUNGE") })
+        let noop = try a.command("NOOP")
+        #expect(noop.untagged == ["* 2 EXPUNGE"], "\(noop.untagged)")
+        #expect(try a.command("UID SEARCH ALL").untagged == ["* SEARCH 1 3 4"])
+    }
+
+    @Test func idleIsWokenByAnotherSessionsChanges() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let idler = try server.session()
+        let writer = try server.session()
+        #expect(try idler.command("SELECT INBOX").ok)
+        let tag = idler.makeTag()
+        try idler.client.send("\(tag) IDLE\r\n")
+        #expect(try idler.readResponseLine()?.hasPrefix("+") == true)
+        let started = ContinuousClock.now
+        #expect(try writer.append("INBOX", message(subject: "Wake up")).ok)
+        #expect(try idler.readResponseLine() == "* 1 EXISTS")
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try writer.command("SELECT INBOX").ok)
+        #expect(try writer.command("STORE 1 +FLAGS (\\Seen)").ok)
+        #expect(try idler.readResponseLine() == "* 1 FETCH (FLAGS (\\Seen))")
+        #expect(try writer.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok)
+        #expect(try writer.command("EXPUNGE").ok)
+        var line = try idler.readResponseLine()
+        if line?.contains("FETCH") == true { line = try idler.readResponseLine() }
+        #expect(line == "* 1 EXPUNGE")
+        try idler.client.send("DONE\r\n")
+        #expect(try idler.readUntilTagged(tag).ok)
+    }
+
+    // MARK: CONDSTORE / QRESYNC and restarts
+
+    @Test func qresyncResyncsAfterChangesAndUIDsSurviveARestart() throws {
+        var server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        for n in 1...4 { #expect(try client.append("INBOX", message(subject: "Q\(n)")).ok) }
+        #expect(try client.command("ENABLE QRESYNC").untagged == ["* ENABLED QRESYNC"])
+        let select = try client.command("SELECT INBOX")
+        let validity = select.untagged.first { $0.hasPrefix("* OK [UIDVALIDITY ") }!.split(separator: " ")[3].dropLast()
+        let modseqLine = select.untagged.first { $0.hasPrefix("* OK [HIGHESTMODSEQ ") }!
+        let modseq = modseqLine.split(separator: " ")[3].dropLast()
+        // Changes while the client is "offline": a flag change and an expunge.
+        let other = try server.session()
+        #expect(try other.command("SELECT INBOX").ok)
+        #expect(try other.command("UID STORE 1 +FLAGS (\\Answered)").ok)
+        #expect(try other.command("UID STORE 3 +FLAGS.SILENT (\\Deleted)").ok)
+        #expect(try other.command("UID EXPUNGE 3").ok)
+        #expect(try client.command("UNSELECT").ok)
+        let resync = try client.command("SELECT INBOX (QRESYNC (\(validity) \(modseq) 1:4))")
+        #expect(resync.untagged.contains("* VANISHED (EARLIER) 3"), "\(resync.untagged)")
+        #expect(resync.untagged.contains { $0.hasPrefix("* 1 FETCH (UID 1 FLAGS (\\Answered) MODSEQ (") })
+        #expect(resync.untagged.contains { $0.hasPrefix("* 3 FETCH") } == false)
+        // CHANGEDSINCE with VANISHED.
+        let changed = try client.command("UID FETCH 1:* (FLAGS) (CHANGEDSINCE \(modseq) VANISHED)")
+        #expect(changed.untagged.first == "* VANISHED (EARLIER) 3")
+        // A restart keeps UIDVALIDITY and UIDs.
+        let directory = server.process.directory
+        server.process.removesDirectoryOnExit = false
+        server.process.signal(SIGTERM)
+        #expect(server.process.waitForExit(timeout: .seconds(10)) == 0)
+        let config = try String(contentsOfFile: directory + "/tern.toml", encoding: .utf8)
+        let restarted = try TerndProcess(config: config.replacingOccurrences(of: directory, with: "$DIR"), reuseDirectory: directory)
+        server = try IMAPServer(existing: restarted)
+        let again = try server.session()
+        let reselect = try again.command("SELECT INBOX")
+        #expect(reselect.untagged.contains("* OK [UIDVALIDITY \(validity)] UIDs valid"))
+        #expect(try again.command("UID SEARCH ALL").untagged == ["* SEARCH 1 2 4"])
+    }
+}
