@@ -258,3 +258,19 @@ import TernTestSupport
         #expect(try again.command("UID SEARCH ALL").untagged == ["* SEARCH 1 2 4"])
     }
 }
+
+@Suite struct IMAPInteropTests {
+    /// Python's imaplib, an independent client, drives every command it can send (Tests/Interop/imap_client.py).
+    @Test func pythonImaplib() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let imaps = try server.process.address(of: "imaps")
+        let imap = try server.process.address(of: "imap")
+        let result = try runCommand("/usr/bin/env", [
+            "python3", repositoryPath("Tests/Interop/imap_client.py"), "127.0.0.1", "\(imaps.port)", "\(imap.port)",
+            IMAPServer.user, IMAPServer.password,
+        ])
+        #expect(result.status == 0, "\(result.output)\n\(result.error)\n\(server.process.log.suffix(30).joined(separator: "\n"))")
+        #expect(result.output.contains("all checks passed"))
+    }
+}
