@@ -273,4 +273,40 @@ import TernTestSupport
         #expect(result.status == 0, "\(result.output)\n\(result.error)\n\(server.process.log.suffix(30).joined(separator: "\n"))")
         #expect(result.output.contains("all checks passed"))
     }
+
+    /// curl (imaps:// and imap:// with --ssl-reqd): list the mailboxes, fetch a message by UID, byte-identical.
+    @Test func curlListsAndFetchesByUID() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        let original = message(subject: "For curl", body: "Fetched by curl\r\n")
+        #expect(try client.append("INBOX", original).status.hasPrefix("OK [APPENDUID "))
+        let imaps = try server.process.address(of: "imaps")
+        let imap = try server.process.address(of: "imap")
+        let credentials = "\(IMAPServer.user):\(IMAPServer.password)"
+        let list = try runCommand("/usr/bin/curl", ["-s", "-k", "--url", "imaps://127.0.0.1:\(imaps.port)/", "--user", credentials])
+        #expect(list.status == 0 && list.output.contains("\\Sent) \"/\" \"Sent\""), "\(list.output) \(list.error)")
+        let fetched = try runCommand("/usr/bin/curl", ["-s", "-k", "--url", "imaps://127.0.0.1:\(imaps.port)/INBOX;UID=1",
+                                                       "--user", credentials])
+        #expect(fetched.status == 0 && fetched.output == original, "\(fetched.output) \(fetched.error)")
+        let starttls = try runCommand("/usr/bin/curl", ["-s", "-k", "--ssl-reqd", "--url", "imap://127.0.0.1:\(imap.port)/INBOX;UID=1",
+                                                        "--user", credentials])
+        #expect(starttls.status == 0 && starttls.output == original, "\(starttls.output) \(starttls.error)")
+    }
+
+    /// mbsync (isync): two-way sync of 300 messages, changes both ways, then a run that changes nothing
+    /// (Tests/Interop/mbsync_sync.py).
+    @Test func mbsyncTwoWaySync() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let imaps = try server.process.address(of: "imaps")
+        let work = server.process.directory + "/mbsync"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let result = try runCommand("/usr/bin/env", [
+            "python3", repositoryPath("Tests/Interop/mbsync_sync.py"), work, "\(imaps.port)", IMAPServer.user, IMAPServer.password,
+            server.process.directory + "/data/tls/self-signed.pem",
+        ], timeout: 300)
+        #expect(result.status == 0, "\(result.output)\n\(result.error)")
+        #expect(result.output.contains("all checks passed"))
+    }
 }
