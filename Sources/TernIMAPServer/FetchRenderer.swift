@@ -19,7 +19,7 @@ struct FetchRenderer: Sendable {
     }
 
     /// True if some item needs the message's bytes.
-    var needsContent: Bool {
+    var needsContent: Bool {  // (ENVELOPE and BODYSTRUCTURE may come from the index instead)
         attributes.contains { attribute in
             switch attribute {
             case .envelope, .body, .bodyStructure, .rfc822, .rfc822Header, .rfc822Text, .bodySection, .binary, .binarySize:
@@ -111,12 +111,25 @@ struct FetchRenderer: Sendable {
                 break  // below, once
             case .saveDate:
                 item("SAVEDATE", IMAPDateTime(epochSeconds: record.saveDate).quoted)
+            // Cached at delivery when the row has it; parsed from the file otherwise.
             case .envelope:
-                item("ENVELOPE", IMAPRendering.envelope(of: try parsed().root))
+                if let cached = record.metadata?.envelope {
+                    item("ENVELOPE", cached)
+                } else {
+                    item("ENVELOPE", IMAPRendering.envelope(of: try parsed().root))
+                }
             case .bodyStructure:
-                item("BODYSTRUCTURE", IMAPRendering.bodyStructure(of: try parsed().root, extended: true))
+                if let cached = record.metadata?.bodyStructure {
+                    item("BODYSTRUCTURE", cached)
+                } else {
+                    item("BODYSTRUCTURE", IMAPRendering.bodyStructure(of: try parsed().root, extended: true))
+                }
             case .body:
-                item("BODY", IMAPRendering.bodyStructure(of: try parsed().root, extended: false))
+                if let cached = record.metadata?.body {
+                    item("BODY", cached)
+                } else {
+                    item("BODY", IMAPRendering.bodyStructure(of: try parsed().root, extended: false))
+                }
             case .rfc822:
                 item("RFC822", IMAPString.literal(try parsed().bytes))
             case .rfc822Header:

@@ -44,6 +44,8 @@ public struct MessageRecord: Sendable, Equatable {
     public let path: String
     /// When the message was stored here (RFC 8514 SAVEDATE), seconds since the epoch.
     public let saveDate: Int64
+    /// The delivery-time MIME parse, if the row has it.
+    public let metadata: MessageMetadata?
     public var uid: UID { info.uid }
 }
 
@@ -94,6 +96,12 @@ extension AccountStore {
             try db.query("UPDATE mailboxes SET special_use = ? WHERE id = ?", [specialUse, info.id.rawValue])
         }
         changes.publish(.mailboxesChanged)
+    }
+
+    /// The cached MIME parse in columns `first…first+3` (envelope, body_structure, body, sent_date) of a row.
+    static func metadata(_ row: SQLiteRow, from first: Int) -> MessageMetadata? {
+        guard let envelope = row.blob(first), let structure = row.blob(first + 1), let body = row.blob(first + 2) else { return nil }
+        return MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(first + 3))
     }
 
     private static func messageInfo(_ row: SQLiteRow) -> MessageInfo {
@@ -162,11 +170,16 @@ extension AccountStore {
                 result.reserveCapacity(uids.count)
                 for uid in uids {
                     guard let row = try db.query("""
-                        SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date FROM messages
+                        SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
+                               envelope, body_structure, body, sent_date FROM messages
                         WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                         """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
+                    var metadata: MessageMetadata?
+                    if let envelope = row.blob(8), let structure = row.blob(9), let body = row.blob(10) {
+                        metadata = MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(11))
+                    }
                     result.append(MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
-                                                saveDate: row.int(7)!))
+                                                saveDate: row.int(7)!, metadata: metadata))
                 }
                 return result
             }
@@ -194,7 +207,7 @@ extension AccountStore {
             var rows: [SQLiteRow] = []
             for uid in uids {
                 if let row = try db.query("""
-                    SELECT uid, file, size, flags, internal_date, keywords FROM messages
+                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date FROM messages
                     WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                     """, [source.rawValue, Int64(uid.rawValue)]).first { rows.append(row) }
             }
@@ -223,7 +236,8 @@ extension AccountStore {
                 throw failure
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
-                                         internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? "")))
+                                         internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? ""),
+                                         metadata: Self.metadata(row, from: 6)))
         }
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
@@ -275,6 +289,7 @@ extension AccountStore {
 
     /// Changes system flags and keywords of messages in one commit (one MODSEQ), the way IMAP STORE does.
     /// With `unchangedSince`, messages changed after that MODSEQ are not touched and are returned in `modified`.
+    @discardableResult
     public func updateFlags(_ id: MailboxID, uids: [UID], flags: SystemFlags, keywords: [String], _ change: FlagChange,
                             unchangedSince: ModSeq? = nil) throws(StoreError) -> FlagUpdateResult {
         for keyword in keywords { try Keywords.validate(keyword) }

@@ -135,6 +135,8 @@ public final class AccountStore: Sendable {
         let internalDate: Int64
         var quota: Quota? = nil
         var keywords: [String] = []
+        /// The MIME parse done once at delivery (nil: computed on first FETCH instead).
+        var metadata: MessageMetadata? = nil
     }
 
     static let migrations = [
@@ -180,6 +182,13 @@ public final class AccountStore: Sendable {
         """
         CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
         INSERT INTO state VALUES ('purged_modseq', 0), ('standard_mailboxes', 0);
+        """,
+        // Version 4: what the MIME parse at delivery yields, so FETCH ENVELOPE/BODYSTRUCTURE never re-parse.
+        """
+        ALTER TABLE messages ADD COLUMN envelope BLOB;
+        ALTER TABLE messages ADD COLUMN body_structure BLOB;
+        ALTER TABLE messages ADD COLUMN body BLOB;
+        ALTER TABLE messages ADD COLUMN sent_date INTEGER;
         """,
     ]
 
@@ -391,7 +400,7 @@ public final class AccountStore: Sendable {
         let file = try maildir(info.id).deliver(bytes, flags: flags)
         let committed = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
-            quota: quota, keywords: Keywords.apply(.replace, keywords, to: [])))
+            quota: quota, keywords: Keywords.apply(.replace, keywords, to: []), metadata: MessageMetadata(parsing: bytes)))
         changes.publish(.appended(mailbox: info.id, uids: [committed.uid], modSeq: committed.modSeq))
         let uid = committed.uid
         return (info.uidValidity, uid)
@@ -428,7 +437,8 @@ public final class AccountStore: Sendable {
                 let file = try maildir(info.id).deliver(message.bytes, flags: message.flags)
                 pending.append(PendingAppend(mailbox: info.id, file: file, size: message.bytes.count, flags: message.flags,
                                              internalDate: message.internalDate ?? clock(),
-                                             keywords: Keywords.apply(.replace, message.keywords, to: [])))
+                                             keywords: Keywords.apply(.replace, message.keywords, to: []),
+                                             metadata: MessageMetadata(parsing: message.bytes)))
             } catch {
                 for item in pending { try? DurableFile.remove("\(root)/mail/\(info.id)/cur/\(item.file)") }
                 throw error
@@ -492,10 +502,12 @@ public final class AccountStore: Sendable {
                         let uid = committed.uid
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
-                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
+                                                  envelope, body_structure, body, sent_date)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
-                                  item.flags.rawValue, Keywords.encode(item.keywords), modseq])
+                                  item.flags.rawValue, Keywords.encode(item.keywords), modseq, item.metadata?.envelope,
+                                  item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate])
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
@@ -678,7 +690,8 @@ public final class AccountStore: Sendable {
         for id in ids {
             let row: SQLiteRow? = try read { db in
                 try db.query("""
-                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), m.file, m.flags, m.internal_date, m.size, m.keywords
+                    SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), m.file, m.flags, m.internal_date, m.size, m.keywords,
+                           m.envelope, m.body_structure, m.body, m.sent_date
                     FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
                     """, [id]).first
             }
@@ -703,7 +716,8 @@ public final class AccountStore: Sendable {
                 throw failure
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
-                                         internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? "")))
+                                         internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? ""),
+                                         metadata: Self.metadata(row, from: 7)))
             names.append(name)
             sources.append(source)
         }

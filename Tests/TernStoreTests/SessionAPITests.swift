@@ -1,0 +1,78 @@
+// The store's session API: delta by MODSEQ (what untagged updates and QRESYNC stand on), conditional flag updates,
+// copies, the MIME metadata cached at delivery, standard folders.
+
+import Foundation
+import Testing
+@testable import TernStore
+
+@Suite struct SessionAPITests {
+    let sample = Array("From: A <a@example.org>\r\nSubject: Hi\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nBody\r\n".utf8)
+
+    @Test func deltaReportsNewChangedAndExpungedAfterAModSeq() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let inbox = try store.mailbox(named: "INBOX")!
+        for _ in 1...3 { try store.append(to: "INBOX", sample) }
+        let before = try store.snapshot(inbox.id)
+        #expect(before.messages.map(\.uid.rawValue) == [1, 2, 3])
+        let since = before.info.highestModSeq
+        #expect(try store.delta(inbox.id, since: since).changed.isEmpty)
+        try store.updateFlags(inbox.id, uids: [UID(1)], flags: .seen, keywords: ["$Work"], .add)
+        try store.expunge(inbox.id, uids: [UID(2)])
+        try store.append(to: "INBOX", sample)
+        let delta = try store.delta(inbox.id, since: since)
+        #expect(delta.changed.map(\.uid.rawValue) == [1, 4])
+        #expect(delta.changed[0].flags == .seen && delta.changed[0].keywords == ["$Work"])
+        #expect(delta.expunged == [UID(2)])
+        #expect(delta.expungedIsComplete)
+        #expect(delta.highestModSeq > since)
+        // After a purge, expunges before the purge horizon can no longer be listed exactly.
+        #expect(try store.purge(retentionDays: 0) == 1)
+        #expect(try store.delta(inbox.id, since: since).expungedIsComplete == false)
+    }
+
+    @Test func unchangedSinceLeavesNewerMessagesAlone() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let inbox = try store.mailbox(named: "INBOX")!
+        for _ in 1...2 { try store.append(to: "INBOX", sample) }
+        let base = try store.snapshot(inbox.id).info.highestModSeq
+        try store.updateFlags(inbox.id, uids: [UID(2)], flags: .flagged, keywords: [], .add)
+        let result = try store.updateFlags(inbox.id, uids: [UID(1), UID(2)], flags: .seen, keywords: [], .add,
+                                           unchangedSince: base)
+        #expect(result.changed.map(\.uid) == [UID(1)])
+        #expect(result.modified == [UID(2)])
+        #expect(try store.snapshot(inbox.id).messages[1].flags == .flagged)
+    }
+
+    @Test func metadataIsParsedAtDeliveryAndFollowsCopies() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let inbox = try store.mailbox(named: "INBOX")!
+        try store.append(to: "INBOX", sample, flags: .seen, keywords: ["$Label"])
+        let record = try #require(try store.records(inbox.id, uids: [UID(1)]).first)
+        let metadata = try #require(record.metadata)
+        #expect(String(decoding: metadata.envelope, as: UTF8.self)
+            == "(\"Sat, 21 Nov 2026 10:00:00 +0000\" \"Hi\" ((\"A\" NIL \"a\" \"example.org\")) ((\"A\" NIL \"a\" \"example.org\")) ((\"A\" NIL \"a\" \"example.org\")) NIL NIL NIL NIL NIL)")
+        #expect(metadata.sentDate == 1_795_255_200)
+        _ = try store.createMailbox("Other")
+        let (_, pairs) = try store.copy(from: inbox.id, uids: [UID(1), UID(9)], to: "Other")
+        #expect(pairs.map(\.copy) == [UID(1)])
+        let other = try store.mailbox(named: "Other")!
+        let copy = try #require(try store.records(other.id, uids: [UID(1)]).first)
+        #expect(copy.metadata == metadata)
+        #expect(copy.info.flags == .seen && copy.info.keywords == ["$Label"])
+        #expect(try store.read("Other", uid: UID(1)) == sample)
+    }
+
+    @Test func standardFoldersAreCreatedOnce() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try store.ensureStandardMailboxes()
+        let uses = try store.mailboxes().compactMap(\.specialUse).sorted()
+        #expect(uses == ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"])
+        try store.deleteMailbox("Junk")
+        try store.ensureStandardMailboxes()
+        #expect(try store.mailbox(named: "Junk") == nil)
+    }
+}
