@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "TernPosix", dependencies: ["TernCore", "CTernLinux"], swiftSettings: strictSwift),
         // OpenSSL as an in-memory byte transform.
         .target(name: "TernTLS", dependencies: ["TernCore", "CTernOpenSSL"], swiftSettings: strictSwift),
+        // zlib as an in-memory byte transform (IMAP COMPRESS=DEFLATE).
+        .target(name: "TernCompression", dependencies: ["TernCore", "CTernZlib"], swiftSettings: strictSwift),
         // The one owner of sqlite3 handles.
         .target(name: "TernSQLite", dependencies: ["CTernSQLite"], swiftSettings: strictSwift),
         // Directory (domains, accounts, aliases, identities), password hashing, login cache, throttling, SASL.
@@ -55,7 +57,7 @@ let package = Package(
         // IMAP sessions: command handlers over the store and the directory. No sockets.
         .target(
             name: "TernIMAPServer",
-            dependencies: ["TernCore", "TernIMAPCore", "TernMIME", "TernStore", "TernAuth", log],
+            dependencies: ["TernCore", "TernIMAPCore", "TernMIME", "TernStore", "TernAuth", "TernCompression", log],
             swiftSettings: strictSwift
         ),
         // Wiring: config, logging, listeners, services, signals.

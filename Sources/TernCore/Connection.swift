@@ -70,6 +70,21 @@ public protocol ConnectionContext: AnyObject {
     /// A handle other threads use to run `body` on this connection's loop (e.g. a store change for an idling
     /// session). Wakes coalesce: several `wake()` calls before `body` runs run it once. After close, wakes do nothing.
     func makeWaker(_ body: @escaping () -> Void) -> any ConnectionWaker
+    /// Starts compressing both directions (IMAP COMPRESS, RFC 4978) after the output already written, which goes out
+    /// uncompressed. Input already buffered is decompressed. Throws if compression is already on.
+    func startCompression(_ compression: any StreamCompression) throws
+}
+
+/// A byte-stream compressor and decompressor pair (DEFLATE today). Lives on one loop; not Sendable.
+public protocol StreamCompression: AnyObject {
+    /// Compresses `input` and flushes (Z_SYNC_FLUSH): the peer can decode everything returned.
+    func compress(_ input: [UInt8]) throws -> [UInt8]
+    /// Decompresses the next bytes of the peer's stream.
+    func decompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8]
+}
+
+public enum CompressionError: Error, Equatable, Sendable {
+    case alreadyActive
 }
 
 /// See `ConnectionContext.makeWaker`. Safe to call from any thread.

@@ -60,6 +60,15 @@ public struct InboundFramer: Sendable {
         storage.append(contentsOf: bytes)
     }
 
+    /// Removes and returns the bytes buffered and not yet delivered (to transform them, e.g. decompress).
+    public mutating func takeBuffered() -> [UInt8] {
+        let bytes = Array(storage[readIndex...])
+        storage = []
+        readIndex = 0
+        scanIndex = 0
+        return bytes
+    }
+
     /// Drops everything buffered (STARTTLS: plaintext sent before the handshake is never executed after it).
     /// Returns the number of bytes dropped.
     @discardableResult

@@ -8,6 +8,7 @@
 
 import Logging
 import TernAuth
+import TernCompression
 import TernCore
 import TernIMAPCore
 import TernStore
@@ -60,6 +61,7 @@ final class IMAPSession: ConnectionHandler {
     var qresyncEnabled = false
     var utf8Enabled = false
     var rev2Enabled = false
+    var compressionActive = false
 
     var limits: IMAPLimits { environment.configuration.limits }
 
@@ -208,7 +210,7 @@ final class IMAPSession: ConnectionHandler {
         }
         caps += ["NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED",
                  "LIST-STATUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
-                 "UNSELECT", "STATUS=SIZE", "SAVEDATE", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
+                 "UNSELECT", "STATUS=SIZE", "SAVEDATE", "COMPRESS=DEFLATE", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
                  "APPENDLIMIT=\(limits.maxAppendLiteral)"]
         var seen = Set<String>()
         return caps.filter { seen.insert($0).inserted }
@@ -268,8 +270,7 @@ final class IMAPSession: ConnectionHandler {
         case .idle: idle(tag: tag)
         case .getQuota(let root): getQuota(tag: tag, root)
         case .getQuotaRoot(let name): getQuotaRoot(tag: tag, name)
-        case .compress:
-            send("\(tag) NO [CANNOT] COMPRESS is not available")
+        case .compress(let mechanism): compress(tag: tag, mechanism)
         default:
             guard state == .selected, view != nil else {
                 send("\(tag) BAD No mailbox selected")
@@ -325,6 +326,29 @@ final class IMAPSession: ConnectionHandler {
         }
         send("* ENABLED" + enabled.map { " " + $0 }.joined())
         send("\(tag) OK ENABLE completed")
+    }
+
+    // MARK: COMPRESS (RFC 4978)
+
+    private func compress(tag: Tag, _ mechanism: String) {
+        guard mechanism == "DEFLATE" else {
+            send("\(tag) BAD Unknown compression mechanism \(mechanism)")
+            return
+        }
+        guard !compressionActive else {
+            send("\(tag) NO [COMPRESSIONACTIVE] DEFLATE is already active")
+            return
+        }
+        do {
+            let compression = try DeflateCompression()
+            // The OK goes out uncompressed; everything after it, both ways, is compressed.
+            send("\(tag) OK DEFLATE active")
+            try connection.startCompression(compression)
+            compressionActive = true
+        } catch {
+            logger.error("compress failed", metadata: ["error": "\(error)"])
+            close()
+        }
     }
 
     // MARK: STARTTLS

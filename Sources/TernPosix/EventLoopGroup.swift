@@ -178,6 +178,7 @@ private final class FailedConnection: ConnectionContext {
     func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T, completion: @escaping (Result<T, any Error>) -> Void) {}
     func schedule(after delay: Duration, _ body: @escaping () -> Void) {}
     func makeWaker(_ body: @escaping () -> Void) -> any ConnectionWaker { InertWaker() }
+    func startCompression(_ compression: any StreamCompression) throws {}
 }
 
 private struct InertWaker: ConnectionWaker {

@@ -66,6 +66,9 @@ final class SocketConnection: ConnectionContext, Selectable {
     private var outbound = OutboundQueue()
     /// Plaintext written while TLS is on, encrypted in one go at flush time (fewer, fuller records).
     private var pendingPlaintext: [UInt8] = []
+    /// COMPRESS: output written since compression started, compressed (and sync-flushed) at flush time.
+    private var compression: (any StreamCompression)?
+    private var pendingUncompressed: [UInt8] = []
     private var transport: (any SecureTransport)?
     private var isDirty = false
     private var isPaused = false
@@ -84,7 +87,7 @@ final class SocketConnection: ConnectionContext, Selectable {
     private var didBecomeActive = false
     /// High-water mark of queued output, for tests and stats.
     private(set) var maxQueuedOutput = 0
-    var queuedOutputBytes: Int { outbound.byteCount + pendingPlaintext.count }
+    var queuedOutputBytes: Int { outbound.byteCount + pendingPlaintext.count + pendingUncompressed.count }
 
     init(
         fd: Int32, id: ConnectionID, loop: EventLoop, peer: SocketAddress, handler: any ConnectionHandler,
@@ -165,7 +168,9 @@ final class SocketConnection: ConnectionContext, Selectable {
 
     func write(_ bytes: [UInt8]) {
         guard state == .open || state == .handshaking || state == .closing, !bytes.isEmpty else { return }
-        if transport == nil {
+        if compression != nil {
+            pendingUncompressed.append(contentsOf: bytes)
+        } else if transport == nil {
             outbound.append(bytes)
         } else {
             pendingPlaintext.append(contentsOf: bytes)
@@ -186,6 +191,21 @@ final class SocketConnection: ConnectionContext, Selectable {
         return dropped
     }
 
+    func startCompression(_ compression: any StreamCompression) throws {
+        guard self.compression == nil else { throw CompressionError.alreadyActive }
+        // Bytes the client sent after the COMPRESS command are already compressed.
+        let buffered = framer.takeBuffered()
+        self.compression = compression
+        if !buffered.isEmpty {
+            do {
+                let plain = try buffered.withUnsafeBytes { try compression.decompress($0) }
+                framer.append(plain)
+            } catch {
+                finalize(.ioError("\(error)"))
+            }
+        }
+    }
+
     func pauseReading() {
         isPaused = true
         updateInterest()
@@ -204,6 +224,8 @@ final class SocketConnection: ConnectionContext, Selectable {
         switch state {
         case .open, .handshaking:
             state = .closing
+            // The last replies go through the compressor and the cipher before the close_notify.
+            compressPending()
             if let transport, transport.isHandshakeComplete {
                 encryptPending()
                 var alert: [UInt8] = []
@@ -317,9 +339,24 @@ final class SocketConnection: ConnectionContext, Selectable {
         }
     }
 
+    /// Hands decrypted input to the framer, through the decompressor when COMPRESS is on.
+    private func appendInput(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let compression else {
+            framer.append(bytes)
+            return true
+        }
+        do {
+            framer.append(try compression.decompress(bytes))
+            return true
+        } catch {
+            finalize(.ioError("\(error)"))
+            return false
+        }
+    }
+
     private func ingest(_ bytes: UnsafeRawBufferPointer) {
         guard let transport else {
-            framer.append(bytes)
+            guard appendInput(bytes) else { return }
             deliverFrames()
             return
         }
@@ -348,7 +385,9 @@ final class SocketConnection: ConnectionContext, Selectable {
             }
             markDirty()
         }
-        if !plaintext.isEmpty { framer.append(plaintext) }
+        if !plaintext.isEmpty {
+            guard plaintext.withUnsafeBytes({ appendInput($0) }) else { return }
+        }
         deliverFrames()
         if status == .closed { peerClosedInput() }
     }
@@ -359,7 +398,7 @@ final class SocketConnection: ConnectionContext, Selectable {
         defer { isDelivering = false }
         while state == .open, !isPaused, !isBackpressured, let frame = framer.nextFrame() {
             handler.connection(self, didReceive: frame)
-            if outbound.byteCount + pendingPlaintext.count > options.outputHighWater {
+            if outbound.byteCount + pendingPlaintext.count + pendingUncompressed.count > options.outputHighWater {
                 // Write what we can now; if it stays backed up, stop reading until it drains.
                 flushNow()
             }
@@ -391,6 +430,20 @@ final class SocketConnection: ConnectionContext, Selectable {
         loop.markDirty(self)
     }
 
+    private func compressPending() {
+        guard let compression, !pendingUncompressed.isEmpty else { return }
+        let compressed: [UInt8]
+        do {
+            compressed = try compression.compress(pendingUncompressed)
+        } catch {
+            pendingUncompressed = []
+            finalize(.ioError("\(error)"))
+            return
+        }
+        pendingUncompressed = []
+        if transport == nil { outbound.append(compressed) } else { pendingPlaintext.append(contentsOf: compressed) }
+    }
+
     private func encryptPending() {
         guard let transport, transport.isHandshakeComplete, !pendingPlaintext.isEmpty else { return }
         var ciphertext: [UInt8] = []
@@ -409,18 +462,20 @@ final class SocketConnection: ConnectionContext, Selectable {
     func flushNow() {
         isDirty = false
         guard state != .closed else { return }
+        compressPending()
+        guard state != .closed else { return }
         encryptPending()
         maxQueuedOutput = max(maxQueuedOutput, outbound.byteCount)
         guard state != .closed, writeOut() else { return }
         maxQueuedOutput = max(maxQueuedOutput, outbound.byteCount)
-        let queued = outbound.byteCount + pendingPlaintext.count
+        let queued = outbound.byteCount + pendingPlaintext.count + pendingUncompressed.count
         if !isBackpressured && queued > options.outputHighWater {
             isBackpressured = true
         } else if isBackpressured && queued <= options.outputLowWater {
             isBackpressured = false
             loop.deferToEndOfIteration { [self] in deliverFrames() }
         }
-        if case .closing = state, outbound.isEmpty, pendingPlaintext.isEmpty {
+        if case .closing = state, outbound.isEmpty, pendingPlaintext.isEmpty, pendingUncompressed.isEmpty {
             beginLinger()
             return
         }

@@ -260,6 +260,20 @@ import TernTestSupport
 }
 
 @Suite struct IMAPInteropTests {
+    /// COMPRESS=DEFLATE with Python's zlib as the peer: pipelined compressed input, sync-flushed output
+    /// (Tests/Interop/imap_compress.py).
+    @Test func compressDeflate() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let imaps = try server.process.address(of: "imaps")
+        let result = try runCommand("/usr/bin/env", [
+            "python3", repositoryPath("Tests/Interop/imap_compress.py"), "127.0.0.1", "\(imaps.port)", IMAPServer.user,
+            IMAPServer.password,
+        ])
+        #expect(result.status == 0, "\(result.output)\n\(result.error)")
+        #expect(result.output.contains("all checks passed"))
+    }
+
     /// Python's imaplib, an independent client, drives every command it can send (Tests/Interop/imap_client.py).
     @Test func pythonImaplib() throws {
         let server = try IMAPServer()
