@@ -13,5 +13,7 @@ let package = Package(
                           swiftSettings: fuzz),
         .executableTarget(name: "fuzz-sasl", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-imap-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
     ]
 )
