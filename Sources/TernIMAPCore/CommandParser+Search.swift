@@ -52,18 +52,21 @@ extension Reader {
         case not
         case orFirst
         case orSecond(SearchKey)
-        case parenthesised([SearchKey])
+        /// The keys so far are the last element of `lists` (kept apart so appending never copies the array).
+        case parenthesised
     }
 
     /// `search-key = … / "NOT" SP search-key / "OR" SP search-key SP search-key / "(" search-key *(SP search-key) ")"`,
     /// iteratively. `itemCount` counts every key against `maxListItems`.
     mutating func searchKey(itemCount: inout Int) throws -> SearchKey {
         var stack: [SearchFrame] = []
+        var lists: [[SearchKey]] = []
         while true {
             guard stack.count <= limits.maxNestingDepth else { throw ParseError.syntax("Search keys nested too deeply") }
             var key: SearchKey
             if try consume(UInt8(ascii: "(")) {
-                stack.append(.parenthesised([]))
+                stack.append(.parenthesised)
+                lists.append([])
                 continue
             }
             let c = try peek()
@@ -97,13 +100,13 @@ extension Reader {
                     break reduce
                 case .orSecond(let first):
                     key = .or(first, key)
-                case .parenthesised(var keys):
-                    keys.append(key)
+                case .parenthesised:
+                    lists[lists.count - 1].append(key)
                     if try closeParen() {
-                        key = .and(keys)
+                        key = .and(lists.removeLast())
                     } else {
                         try space("between search keys")
-                        stack.append(.parenthesised(keys))
+                        stack.append(.parenthesised)
                         break reduce
                     }
                 }

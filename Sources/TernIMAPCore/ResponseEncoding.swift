@@ -174,9 +174,12 @@ extension IMAPDateTime {
         return days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(zoneMinutes) * 60
     }
 
-    /// The date-time of an instant as seen in a zone (`zoneMinutes` east of UTC; -420 for -0700).
+    /// The date-time of an instant as seen in a zone (`zoneMinutes` east of UTC; -420 for -0700). The instant is
+    /// clamped to years 1...9999 and the zone to ±23:59, so every value has a four-digit `date-time`.
     public init(epochSeconds: Int64, zoneMinutes: Int = 0) {
-        let local = epochSeconds + Int64(zoneMinutes) * 60
+        let zoneMinutes = min(max(zoneMinutes, -1439), 1439)
+        let clamped = min(max(epochSeconds, -62_135_596_800 + 86_400), 253_402_300_799 - 86_400)
+        let local = clamped + Int64(zoneMinutes) * 60
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondsOfDay = Int(local - days * 86_400)
         let civil = civilFromDays(Int(days))

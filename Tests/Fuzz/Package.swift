@@ -15,5 +15,7 @@ let package = Package(
                           swiftSettings: fuzz),
         .executableTarget(name: "fuzz-mime", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-imap-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
     ]
 )

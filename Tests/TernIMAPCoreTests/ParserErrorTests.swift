@@ -123,3 +123,17 @@ let errorFixtures: [(String, TernIMAPCore.Tag?, String)] = [
         #expect(CommandParser.parse(bytes("a LOGIN {5}\r\nabcde x")) == .incomplete)
     }
 }
+
+@Suite struct ParserCostTests {
+    /// A full line of keys in one parenthesised list parses in linear time (no copy per key).
+    @Test func longParenthesisedSearchList() {
+        let count = 13_000
+        let line = "a SEARCH (" + Array(repeating: "SEEN", count: count).joined(separator: " ") + ")"
+        let clock = ContinuousClock()
+        var outcome: CommandParser.Outcome = .incomplete
+        let elapsed = clock.measure { outcome = parse(line) }
+        #expect(outcome == .command(TaggedCommand(tag: "a", command: .search(
+            SearchCommand(key: .and(Array(repeating: .seen, count: count))), uid: false))))
+        #expect(elapsed < .seconds(1), "\(elapsed)")
+    }
+}

@@ -72,6 +72,8 @@ import Testing
         #expect(CommandParser.parseDateTime(bytes("1-Feb-2024 00:00:00 +0000"))?.epochSeconds == 1_706_745_600)
         #expect(CommandParser.parseDateTime(bytes("29-Feb-2023 00:00:00 +0000")) == nil)
         #expect(CommandParser.parseDateTime(bytes("1-Feb-2024 00:00:00")) == nil)
+        #expect(IMAPDateTime(epochSeconds: Int64.max, zoneMinutes: Int.max).imapText == "31-Dec-9999 23:58:59 +2359")
+        #expect(IMAPDateTime(epochSeconds: Int64.min, zoneMinutes: Int.min).date == IMAPDate(year: 1, month: 1, day: 1))
         #expect(IMAPDate(year: 1970, month: 1, day: 1).epochSeconds == 0)
         #expect(IMAPDate(year: 2000, month: 3, day: 1).epochSeconds == 951_868_800)
         #expect(IMAPDate(year: 2024, month: 2, day: 1).imapText == "1-Feb-2024")
