@@ -52,6 +52,66 @@ extension IMAPSession {
         }
     }
 
+    /// SORT and THREAD: the SEARCH key's matches, ordered or threaded.
+    func sortOrThread(tag: Tag, sort criteria: [SortCriterion]?, thread algorithm: ThreadAlgorithm?, charset: String,
+                      key: SearchKey, returnOptions: [SearchReturnOption]?, uid: Bool) {
+        guard let store, let view else { return }
+        let verb = criteria != nil ? "SORT" : "THREAD"
+        var charsetName: String? = nil
+        if charset != "UTF-8", charset != "US-ASCII" {
+            guard Charset.isKnown(charset) else {
+                send("\(tag) NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset \(charset)")
+                return
+            }
+            charsetName = charset
+        }
+        let searchCharset = charsetName
+        let decode: @Sendable ([UInt8]) -> String = { bytes in
+            searchCharset.flatMap { Charset.decode(bytes, charset: $0) } ?? String(decoding: bytes, as: UTF8.self)
+        }
+        let id = view.id
+        let snapshotView = view
+        let live = view.uids.filter { !view.pendingExpunges.contains($0) }
+        let needsHeaders = criteria.map { $0.contains { ![.arrival, .size].contains($0.key) } } ?? true
+        perform({ () throws -> String in
+            let records = try store.records(id, uids: live.map(UID.init))
+            let candidates = records.map {
+                SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0)
+            }
+            let matched = Set(SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode).run(key, over: candidates))
+            let fields = candidates.filter { matched.contains($0.record.uid.rawValue) }
+                .map { SortFields(record: $0.record, sequence: $0.sequence, readHeaders: needsHeaders) }
+            if let criteria {
+                let ordered = Sorter.sort(fields, by: criteria).map { uid ? UInt32($0.uid) : UInt32($0.sequence) }
+                if let returnOptions {
+                    // RFC 5267 ESORT: ESEARCH response; ALL keeps the sorted order (not a compressed set).
+                    var line = "* ESEARCH (TAG \"\(tag)\")" + (uid ? " UID" : "")
+                    for option in returnOptions.isEmpty ? [.all] : returnOptions {
+                        switch option {
+                        case .min: if let value = ordered.min() { line += " MIN \(value)" }
+                        case .max: if let value = ordered.max() { line += " MAX \(value)" }
+                        case .count: line += " COUNT \(ordered.count)"
+                        case .all: if !ordered.isEmpty { line += " ALL " + ordered.map(String.init).joined(separator: ",") }
+                        case .save: break
+                        }
+                    }
+                    return line
+                }
+                return "* SORT" + ordered.map { " \($0)" }.joined()
+            }
+            let roots = algorithm == .orderedSubject ? Threader.orderedSubject(fields) : Threader.references(fields)
+            return "* THREAD " + Threader.render(roots, uid: uid)
+        }) { [self] result in
+            switch result {
+            case .success(let line):
+                send(line)
+                finish("\(tag) OK \(verb) completed", allowExpunge: false)
+            case .failure(let error):
+                finish("\(tag) " + failureReply(error, context: verb), allowExpunge: false)
+            }
+        }
+    }
+
     private func respond(tag: Tag, _ command: SearchCommand, uid: Bool, matched: [UInt32], highestModSeq: UInt64) {
         guard var view else { return }
         let numbers = uid ? matched : matched.compactMap { view.sequenceNumber(of: $0).map(UInt32.init) }

@@ -210,7 +210,8 @@ final class IMAPSession: ConnectionHandler {
         }
         caps += ["NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED",
                  "LIST-STATUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
-                 "UNSELECT", "STATUS=SIZE", "SAVEDATE", "COMPRESS=DEFLATE", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
+                 "UNSELECT", "STATUS=SIZE", "SAVEDATE", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
+                 "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
                  "APPENDLIMIT=\(limits.maxAppendLiteral)"]
         var seen = Set<String>()
         return caps.filter { seen.insert($0).inserted }
@@ -293,8 +294,10 @@ final class IMAPSession: ConnectionHandler {
             storeFlags(tag: tag, set, unchangedSince: unchangedSince, operation, uid: uid)
         case .copy(let set, let name, let uid): copy(tag: tag, set, name, uid: uid, move: false)
         case .move(let set, let name, let uid): copy(tag: tag, set, name, uid: uid, move: true)
-        case .sort, .thread:
-            send("\(tag) BAD SORT and THREAD are not supported")
+        case .sort(let criteria, let charset, let key, let returnOptions, let uid):
+            sortOrThread(tag: tag, sort: criteria, thread: nil, charset: charset, key: key, returnOptions: returnOptions, uid: uid)
+        case .thread(let algorithm, let charset, let key, let uid):
+            sortOrThread(tag: tag, sort: nil, thread: algorithm, charset: charset, key: key, returnOptions: nil, uid: uid)
         default:
             send("\(tag) BAD Command not valid here")
         }
