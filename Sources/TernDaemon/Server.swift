@@ -9,6 +9,7 @@ public import TernAuth
 public import TernStore
 import TernIMAPCore
 import TernIMAPServer
+import Glibc
 import Synchronization
 
 public final class Server: @unchecked Sendable {
@@ -25,6 +26,7 @@ public final class Server: @unchecked Sendable {
     /// The account directory and the open mail stores, shared by every protocol.
     public private(set) var authenticator: Authenticator?
     public private(set) var stores: StoreRegistry?
+    private let watching = RunFlag()
     private let controlThreadCheck = ControlGuard()
 
     public init(config: TernConfig, logger: Logger, levelSwitch: LogLevelSwitch) {
@@ -39,7 +41,17 @@ public final class Server: @unchecked Sendable {
             try FileSystem.createDirectory(config.dataDirectory)
             let authenticator = try Authenticator(directory: try Directory(path: config.directoryPath))
             self.authenticator = authenticator
-            stores = StoreRegistry(dataDirectory: config.dataDirectory)
+            let registry = StoreRegistry(dataDirectory: config.dataDirectory)
+            stores = registry
+            // Changes committed by other processes (ternctl) reach sessions within half a second.
+            let watching = self.watching
+            watching.set(true)
+            startThread(name: "tern-store-watch") {
+                while watching.isSet {
+                    registry.checkExternalChanges()
+                    usleep(500_000)
+                }
+            }
             let context = try loadTLS(config)
             let factory = TLSServerTransportFactory(context)
             tls = factory
@@ -162,6 +174,7 @@ public final class Server: @unchecked Sendable {
     /// Returns true if every connection closed on its own within the grace period.
     @discardableResult
     public func shutdown() -> Bool {
+        watching.set(false)
         guard let group else { return true }
         let grace = Duration.seconds(config.limits.shutdownGraceSeconds)
         group.beginGracefulShutdown(grace: grace)
@@ -194,4 +207,11 @@ private final class ControlGuard: Sendable {
         defer { busy.withLock { $0 = false } }
         return try body()
     }
+}
+
+/// A flag one thread sets and another polls (the store watch runs while it is set).
+private final class RunFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ on: Bool) { value.store(on, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -346,4 +346,10 @@ extension AccountStore {
                                       modSeq: modSeq))
         return result
     }
+
+    /// The index's `PRAGMA data_version` as the read connection sees it: it moves when any other connection —
+    /// this process's writer or another process — commits. Cheap (no I/O beyond the WAL index).
+    public func dataVersion() -> Int64? {
+        try? read { db in try db.dataVersion() }
+    }
 }

@@ -3,8 +3,8 @@
 // subscriber's callback is called on the committing thread and must only hand the change to its own loop
 // (e.g. `EventLoop.execute`), never block.
 //
-// In-process only: changes made by another process (ternctl) are noticed through the index by the sessions'
-// own checks until a file-system watch is added.
+// Changes made by another process (ternctl) do not pass through this bus directly: `StoreRegistry.checkExternalChanges`
+// (run by ternd twice a second) sees the index's data version move and publishes `.changedElsewhere`.
 
 import Synchronization
 
@@ -15,6 +15,8 @@ public enum StoreChange: Sendable, Equatable {
     case expunged(mailbox: MailboxID, uids: [UID], modSeq: ModSeq)
     /// Mailboxes were created, renamed or deleted.
     case mailboxesChanged
+    /// Another process (ternctl) committed to this account's index: anything may have changed.
+    case changedElsewhere
 }
 
 public struct FlagUpdate: Sendable, Equatable {
@@ -65,7 +67,7 @@ public final class ChangeBus: Sendable {
 
     public var subscriberCount: Int { subscribers.withLock { $0.callbacks.count } }
 
-    func publish(_ change: StoreChange) {
+    public func publish(_ change: StoreChange) {
         // Call outside the lock: a callback may subscribe or cancel.
         let callbacks = subscribers.withLock { Array($0.callbacks.values) }
         for callback in callbacks { callback(change) }

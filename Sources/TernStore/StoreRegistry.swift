@@ -16,6 +16,36 @@ public final class StoreRegistry: Sendable {
         self.clock = clock
     }
 
+    /// Commits by other processes (ternctl restoring mail, importing, changing flags) do not pass through this
+    /// process's change bus. `checkExternalChanges` (run by the daemon twice a second) looks at every open store's data version and,
+    /// when it moved, publishes `.changedElsewhere` so sessions ask the store what changed. It also moves for this
+    /// process's own commits; those cause one redundant (cheap) catch-up query per session.
+    private let versions = Mutex<[String: Int64]>([:])
+
+    /// One pass of the watch. Returns how many stores announced changes.
+    @discardableResult
+    public func checkExternalChanges() -> Int {
+        let open = entries.withLock { $0.map { ($0.key, $0.value.store) } }
+        var announced = 0
+        for (account, store) in open {
+            guard let version = store.dataVersion() else { continue }
+            let previous = versions.withLock { versions -> Int64? in
+                defer { versions[account] = version }
+                return versions[account]
+            }
+            if let previous, previous != version {
+                store.changes.publish(.changedElsewhere)
+                announced += 1
+            }
+        }
+        versions.withLock { versions in
+            let live = Set(open.map(\.0))
+            versions = versions.filter { live.contains($0.key) }
+        }
+        return announced
+    }
+
+
     /// The account's store, opened (and recovered) if needed. Blocking: call it off the event loops. Each call
     /// must be paired with `release`.
     public func acquire(_ account: String) throws(StoreError) -> AccountStore {

@@ -218,6 +218,27 @@ import TernTestSupport
         #expect(try idler.readUntilTagged(tag).ok)
     }
 
+    /// A change made by another process (ternctl restoring deleted mail) reaches an idling client without a new
+    /// command: restored mail is back as a new UID.
+    @Test func restoreByTernctlReachesAnIdlingClient() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        #expect(try client.append("INBOX", message(subject: "Keep me")).ok)
+        #expect(try client.command("SELECT INBOX").ok)
+        #expect(try client.command("STORE 1 +FLAGS.SILENT (\\Deleted \\Flagged)").ok)
+        #expect(try client.command("EXPUNGE").untagged == ["* 1 EXPUNGE"])
+        let tag = client.makeTag()
+        try client.client.send("\(tag) IDLE\r\n")
+        #expect(try client.readResponseLine()?.hasPrefix("+") == true)
+        try server.ternctl(["deleted", "restore", IMAPServer.user, "--all"])
+        #expect(try client.readResponseLine() == "* 1 EXISTS")
+        try client.client.send("DONE\r\n")
+        #expect(try client.readUntilTagged(tag).ok)
+        let fetched = try client.command("FETCH 1 (UID FLAGS)")
+        #expect(fetched.untagged == ["* 1 FETCH (UID 2 FLAGS (\\Flagged \\Deleted))"])
+    }
+
     // MARK: CONDSTORE / QRESYNC and restarts
 
     @Test func qresyncResyncsAfterChangesAndUIDsSurviveARestart() throws {
