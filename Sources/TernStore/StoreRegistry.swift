@@ -38,8 +38,8 @@ public final class StoreRegistry: Sendable {
                 announced += 1
             }
         }
+        let live = entries.withLock { Set($0.keys) }
         versions.withLock { versions in
-            let live = Set(open.map(\.0))
             versions = versions.filter { live.contains($0.key) }
         }
         return announced
@@ -62,6 +62,8 @@ public final class StoreRegistry: Sendable {
             }) { return store }
             let store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: account), clock: clock)
             entries.withLock { $0[account] = (store, 1) }
+            // The watch compares against the version at opening, so a change right after it is not missed.
+            if let version = store.dataVersion() { versions.withLock { $0[account] = version } }
             return store
         }
     }
