@@ -99,7 +99,6 @@ public enum IMAPRendering {
         }
 
         // body-type-1part = (body-type-basic / body-type-msg / body-type-text) [SP body-ext-1part]
-        let isMessage = part.encapsulated != nil
         let isText = !part.isOpaque && part.contentType.isText
         if part.isOpaque {
             output += Array("\"APPLICATION\" \"OCTET-STREAM\"".utf8)
@@ -133,7 +132,6 @@ public enum IMAPRendering {
             // body-type-text = media-text SP body-fields SP body-fld-lines
             output += Array(" \(part.bodyLineCount)".utf8)
         }
-        _ = isMessage
         if extended {
             // body-ext-1part = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc ...]]]
             output.append(ASCII.space)

@@ -256,7 +256,9 @@ enum RFC2231 {
         for name in order {
             if let value = plain[name] {
                 rendered.append(MIMEParameter(name: name, value: value))
-                decoded.append((name, value))
+                // Not RFC 2047 (§5 forbids encoded words in quoted strings), but common mailers write
+                // filename="=?UTF-8?B?...?=" and every reader decodes it.
+                decoded.append((name, value.contains("=?") ? EncodedWords.decode(Array(value.utf8)) : value))
                 continue
             }
             let sorted = pieces[name]!.sorted { $0.number < $1.number }

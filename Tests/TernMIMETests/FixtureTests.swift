@@ -74,3 +74,48 @@ import TernTestSupport
         }
     }
 }
+
+@Suite struct FixtureDecodingTests {
+    @Test func encodedWordsFixtureDecodes() throws {
+        // KOI8-R (B), windows-1252 and ISO-8859-1 (Q), UTF-8 (B) in one header; a KOI8-R base64 body.
+        let message = MIMEMessage(parsing: try FixtureTests.load("encoded-words.eml"))
+        let header = message.root.header
+        // RFC 2047 §6.2: the space between the two encoded words goes; unfolding keeps the folded line's spaces.
+        #expect(header.decodedValue("Subject") == "Café✓ done  and more")
+        #expect(header.displayAddress("From") == "Иван Петров")
+        let to = Envelope(header: header).to
+        #expect(to.map(\.displayName) == ["Renée “Quotes”", "André Pirard"])
+        #expect(message.searchableText == ["Привет, мир!\n"])
+        #expect(MessageDate.parse(header.unfoldedValue("Date") ?? [])
+            == MessageDate(secondsSinceEpoch: 1_709_622_000, zoneOffsetSeconds: 10_800))
+    }
+
+    @Test func eightBitHeadersDecode() throws {
+        // Raw UTF-8 (RFC 6532) and raw Latin-1 bytes in header fields.
+        let header = MIMEMessage(parsing: try FixtureTests.load("eightbit-headers.eml")).root.header
+        #expect(header.decodedValue("Subject") == "Grüße aus Köln")
+        #expect(header.displayAddress("From") == "José Müller")
+        #expect(header.displayAddress("To") == "Jürgen")
+    }
+
+    @Test func bareLineFeedSections() throws {
+        let message = MIMEMessage(parsing: try FixtureTests.load("bare-lf.eml"))
+        #expect(message.section([1]) == Array("one\ntwo".utf8))
+        #expect(message.section([1], .mime) == Array("Content-Type: text/plain\n\n".utf8))
+        #expect(message.section([], .headerFields(["subject"])) == Array("Subject: Bare LF\n  folded\n\r\n".utf8))
+        #expect(message.root.header.decodedValue("Subject") == "Bare LF  folded")
+    }
+
+    @Test func attachmentFixtureDecodes() throws {
+        let message = MIMEMessage(parsing: try FixtureTests.load("attachments.eml"))
+        let pdf = try #require(message.part(at: [2]))
+        #expect(pdf.disposition?.parameters.parameter("filename") == "Résumé.pdf")
+        guard case .decoded(let bytes)? = message.binary([2]) else {
+            Issue.record("no content")
+            return
+        }
+        #expect(bytes.prefix(9) == Array("%PDF-1.4\n".utf8)[...])
+        #expect(bytes.count == 9 + 512)
+        #expect(message.part(at: [3])?.contentType.parameters.parameter("title") == "This is even more ***fun*** isn't it!")
+    }
+}
