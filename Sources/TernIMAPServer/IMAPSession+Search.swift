@@ -36,8 +36,9 @@ extension IMAPSession {
             }
             // The evaluation itself (file reads for text keys) also runs off the loop.
             let candidates = records.map { SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0) }
-            perform({ () -> ([UInt32], UInt64) in
-                let evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
+            perform({ () throws -> ([UInt32], UInt64) in
+                var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
+                evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
                 let matched = evaluator.run(key, over: candidates)
                 let set = Set(matched)
                 let highest = records.filter { set.contains($0.uid.rawValue) }.map(\.info.modSeq.rawValue).max() ?? 0
@@ -78,7 +79,9 @@ extension IMAPSession {
             let candidates = records.map {
                 SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0)
             }
-            let matched = Set(SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode).run(key, over: candidates))
+            var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
+            evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
+            let matched = Set(evaluator.run(key, over: candidates))
             let fields = candidates.filter { matched.contains($0.record.uid.rawValue) }
                 .map { SortFields(record: $0.record, sequence: $0.sequence, readHeaders: needsHeaders) }
             if let criteria {

@@ -214,8 +214,8 @@ extension IMAPSession {
         }
         self.view = view
         state = .selected
-        changesPending = false
-        finish("\(tag) OK [\(readOnly ? "READ-ONLY" : "READ-WRITE")] \(verb) completed", force: true)
+        // `changesPending` stays as it is: a commit announced while the snapshot was read is reported by `finish`.
+        finish("\(tag) OK [\(readOnly ? "READ-ONLY" : "READ-WRITE")] \(verb) completed")
     }
 
     static func contains(_ range: SequenceRange, _ uid: UInt32) -> Bool {

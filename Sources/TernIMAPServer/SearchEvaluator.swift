@@ -19,6 +19,49 @@ struct SearchEvaluator {
     /// Search strings decoded with the command's CHARSET.
     let decode: ([UInt8]) -> String
 
+    /// Full-text index answers for the text keys of this search (see `lookUpText`).
+    typealias TextAnswers = [SearchKey: (matches: Set<UInt32>, unindexed: Set<UInt32>)]
+    var textAnswers: TextAnswers = [:]
+
+    /// Asks the store's full-text index about every text key in `key` (SUBJECT, FROM, TO, CC, BCC, BODY, TEXT and
+    /// HEADER of those fields). Messages without an index entry are left to the file parse.
+    static func lookUpText(_ key: SearchKey, store: AccountStore, mailbox: MailboxID,
+                           decode: ([UInt8]) -> String) throws -> TextAnswers {
+        var answers: TextAnswers = [:]
+        var stack = [key]
+        while let current = stack.popLast() {
+            let column: String??
+            let needle: [UInt8]
+            switch current {
+            case .subject(let text): (column, needle) = ("subject", text)
+            case .from(let text): (column, needle) = ("sender", text)
+            case .to(let text): (column, needle) = ("recipient", text)
+            case .cc(let text): (column, needle) = ("cc", text)
+            case .bcc(let text): (column, needle) = ("bcc", text)
+            case .body(let text): (column, needle) = ("body", text)
+            case .text(let text): (column, needle) = (.some(nil), text)
+            case .header(let name, let text):
+                let mapped = ["subject": "subject", "from": "sender", "to": "recipient", "cc": "cc", "bcc": "bcc"][name.lowercased()]
+                guard let mapped, !text.isEmpty else { continue }
+                (column, needle) = (mapped, text)
+            case .not(let inner): stack.append(inner); continue
+            case .or(let a, let b): stack += [a, b]; continue
+            case .and(let keys): stack += keys; continue
+            default: continue
+            }
+            guard answers[current] == nil, let column else { continue }
+            let result = try store.textSearch(mailbox, column: column, needle: decode(needle))
+            answers[current] = (Set(result.matches.map(\.rawValue)), Set(result.unindexed.map(\.rawValue)))
+        }
+        return answers
+    }
+
+    /// The index's answer for a text key and message, or nil when the file must be checked.
+    private func indexed(_ key: SearchKey, _ uid: UInt32) -> Bool? {
+        guard let answer = textAnswers[key], !answer.unindexed.contains(uid) else { return nil }
+        return answer.matches.contains(uid)
+    }
+
     /// Sequence sets resolved once per SEARCH, not once per message.
     private final class SetCache {
         var resolved: [SequenceSet: Set<UInt32>] = [:]
@@ -106,6 +149,7 @@ struct SearchEvaluator {
 
     private func matches(_ key: SearchKey, _ candidate: Candidate, _ load: () -> Content?) -> Bool {
         let info = candidate.record.info
+        if let answer = indexed(key, info.uid.rawValue) { return answer }
         switch key {
         case .all: return true
         case .answered: return info.flags.contains(.answered)

@@ -163,8 +163,27 @@ extension AccountStore {
     }
 
     /// Metadata and files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
+    /// Many UIDs (a SEARCH over the mailbox, FETCH 1:*) are read with one scan instead of one lookup each.
     public func records(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [MessageRecord] {
-        try read { db in
+        if uids.count > 64, let first = uids.min(), let last = uids.max() {
+            let wanted = Set(uids)
+            let rows: [MessageRecord] = try read { db in
+                try db.query("""
+                    SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
+                           envelope, body_structure, body, sent_date FROM messages
+                    WHERE mailbox_id = ? AND expunged_at IS NULL AND uid BETWEEN ? AND ? ORDER BY uid
+                    """, [id.rawValue, Int64(first.rawValue), Int64(last.rawValue)]).compactMap { row in
+                    guard wanted.contains(UID(UInt32(row.int(0)!))) else { return nil }
+                    return MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
+                                         saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8))
+                }
+            }
+            let sorted = uids.map(\.rawValue) == uids.map(\.rawValue).sorted()
+            if sorted { return rows }
+            let byUID = Dictionary(rows.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+            return uids.compactMap { byUID[$0] }
+        }
+        return try read { db in
             try db.readTransaction {
                 var result: [MessageRecord] = []
                 result.reserveCapacity(uids.count)
@@ -207,7 +226,7 @@ extension AccountStore {
             var rows: [SQLiteRow] = []
             for uid in uids {
                 if let row = try db.query("""
-                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date FROM messages
+                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date, id FROM messages
                     WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                     """, [source.rawValue, Int64(uid.rawValue)]).first { rows.append(row) }
             }
@@ -237,7 +256,7 @@ extension AccountStore {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
                                          internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? ""),
-                                         metadata: Self.metadata(row, from: 6)))
+                                         metadata: Self.metadata(row, from: 6), textSource: row.int(10)))
         }
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
@@ -351,5 +370,32 @@ extension AccountStore {
     /// this process's writer or another process — commits. Cheap (no I/O beyond the WAL index).
     public func dataVersion() -> Int64? {
         try? read { db in try db.dataVersion() }
+    }
+
+    /// Full-text search: the UIDs among visible messages of a mailbox whose `column` (one of
+    /// `SearchableText.columns`, or nil for all) contains `needle` (case-insensitive), and the UIDs that have no
+    /// full-text entry (the caller must check those another way).
+    public func textSearch(_ id: MailboxID, column: String?, needle: String) throws(StoreError) -> (matches: Set<UID>, unindexed: Set<UID>) {
+        if let column, !SearchableText.columns.contains(column) { return ([], []) }
+        var escaped = ""
+        for character in needle.lowercased() {
+            if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        let pattern = "%" + escaped + "%"
+        let condition = (column.map { [$0] } ?? SearchableText.columns).map { "t.\($0) LIKE ?1 ESCAPE '\\'" }
+            .joined(separator: " OR ")
+        return try read { db in
+            try db.readTransaction {
+                let matches = try db.query("""
+                    SELECT m.uid FROM message_text t JOIN messages m ON m.id = t.rowid
+                    WHERE m.mailbox_id = ?2 AND m.expunged_at IS NULL AND (\(condition))
+                    """, [pattern, id.rawValue]).map { UID(UInt32($0.int(0)!)) }
+                let unindexed = try db.query("""
+                    SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL AND text_indexed = 0
+                    """, [id.rawValue]).map { UID(UInt32($0.int(0)!)) }
+                return (Set(matches), Set(unindexed))
+            }
+        }
     }
 }

@@ -137,6 +137,8 @@ public final class AccountStore: Sendable {
         var keywords: [String] = []
         /// The MIME parse done once at delivery (nil: computed on first FETCH instead).
         var metadata: MessageMetadata? = nil
+        /// A copy or restore: the index row whose full-text entry the new row shares.
+        var textSource: Int64? = nil
     }
 
     static let migrations = [
@@ -189,6 +191,12 @@ public final class AccountStore: Sendable {
         ALTER TABLE messages ADD COLUMN body_structure BLOB;
         ALTER TABLE messages ADD COLUMN body BLOB;
         ALTER TABLE messages ADD COLUMN sent_date INTEGER;
+        """,
+        // Version 5: the full-text index for SEARCH (trigram: any substring of 3+ characters is an index lookup).
+        // `text_indexed` says which messages have a row; others are searched by parsing their file.
+        """
+        CREATE VIRTUAL TABLE message_text USING fts5(subject, sender, recipient, cc, bcc, headers, body, tokenize = 'trigram');
+        ALTER TABLE messages ADD COLUMN text_indexed INTEGER NOT NULL DEFAULT 0;
         """,
     ]
 
@@ -508,6 +516,18 @@ public final class AccountStore: Sendable {
                             """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
                                   item.flags.rawValue, Keywords.encode(item.keywords), modseq, item.metadata?.envelope,
                                   item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate])
+                        let row = db.lastInsertRowID
+                        if let text = item.metadata?.text {
+                            try db.query("INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                         [row] + text.values.map { $0 as any SQLiteBindable })
+                            try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
+                        } else if let source = item.textSource {
+                            try db.query("""
+                                INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body)
+                                SELECT ?, subject, sender, recipient, cc, bcc, headers, body FROM message_text WHERE rowid = ?
+                                """, [row, source])
+                            if db.changes > 0 { try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row]) }
+                        }
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
@@ -717,7 +737,7 @@ public final class AccountStore: Sendable {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
                                          internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? ""),
-                                         metadata: Self.metadata(row, from: 7)))
+                                         metadata: Self.metadata(row, from: 7), textSource: id))
             names.append(name)
             sources.append(source)
         }
@@ -734,6 +754,7 @@ public final class AccountStore: Sendable {
                         UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
                         """, [id])
                     try db.query("DELETE FROM messages WHERE id = ?", [id])
+                    try db.query("DELETE FROM message_text WHERE rowid = ?", [id])
                 }
             }
         }
@@ -759,6 +780,7 @@ public final class AccountStore: Sendable {
                     UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
                     """, [row.int(0)!])
                 try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!])
+                try db.query("DELETE FROM message_text WHERE rowid = ?", [row.int(0)!])
             }
         }
         return rows.count

@@ -11,12 +11,19 @@ public struct MessageMetadata: Sendable, Equatable {
     public let body: [UInt8]
     /// Seconds since the epoch of the Date header; nil if missing or unreadable.
     public let sentDate: Int64?
+    /// Decoded, lower-cased text for the full-text index; only present right after a parse (not read back).
+    public let text: SearchableText?
 
-    public init(envelope: [UInt8], bodyStructure: [UInt8], body: [UInt8], sentDate: Int64?) {
+    public init(envelope: [UInt8], bodyStructure: [UInt8], body: [UInt8], sentDate: Int64?, text: SearchableText? = nil) {
         self.envelope = envelope
         self.bodyStructure = bodyStructure
         self.body = body
         self.sentDate = sentDate
+        self.text = text
+    }
+
+    public static func == (a: MessageMetadata, b: MessageMetadata) -> Bool {
+        a.envelope == b.envelope && a.bodyStructure == b.bodyStructure && a.body == b.body && a.sentDate == b.sentDate
     }
 
     /// Parses a message once (bounded: see MIMELimits) and renders what is cached.
@@ -26,5 +33,28 @@ public struct MessageMetadata: Sendable, Equatable {
         bodyStructure = IMAPRendering.bodyStructure(of: message.root, extended: true)
         body = IMAPRendering.bodyStructure(of: message.root, extended: false)
         sentDate = message.root.header.unfoldedValue("Date").flatMap { MessageDate.parse($0) }?.secondsSinceEpoch
+        text = SearchableText(message)
+    }
+}
+
+/// The text IMAP SEARCH looks in, decoded (encoded words, transfer encodings, charsets) and lower-cased, one value
+/// per FTS column. Kept in `message_text` (FTS5, trigram tokenizer: substring matching as IMAP wants it).
+public struct SearchableText: Sendable {
+    public static let columns = ["subject", "sender", "recipient", "cc", "bcc", "headers", "body"]
+    public let values: [String]
+
+    /// Bodies past this many characters are not indexed further (SEARCH BODY then misses text beyond it).
+    public static let maxBodyCharacters = 1_000_000
+
+    init(_ message: MIMEMessage) {
+        let header = message.root.header
+        func field(_ name: String) -> String { header.decodedValues(name).joined(separator: "\n").lowercased() }
+        var headers = ""
+        for field in header.fields {
+            headers += field.name.lowercased() + ": " + (header.decodedValue(field.name) ?? "").lowercased() + "\n"
+        }
+        var body = message.searchableText.joined(separator: "\n")
+        if body.count > Self.maxBodyCharacters { body = String(body.prefix(Self.maxBodyCharacters)) }
+        values = [field("Subject"), field("From"), field("To"), field("Cc"), field("Bcc"), headers, body.lowercased()]
     }
 }

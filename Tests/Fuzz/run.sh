@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=${2:-"framer sasl imap-command"}
+targets=${2:-"framer sasl imap-command mime"}
 swift build -c release -Xswiftc -sanitize=fuzzer,address >&2
 for name in $targets; do
     scratch=$(mktemp -d)

@@ -75,4 +75,31 @@ import Testing
         try store.ensureStandardMailboxes()
         #expect(try store.mailbox(named: "Junk") == nil)
     }
+
+    @Test func fullTextIndexFindsDecodedSubstringsAndFollowsCopies() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let inbox = try store.mailbox(named: "INBOX")!
+        let encoded = Array("""
+            From: =?ISO-8859-1?Q?J=F6rg?= <joerg@example.org>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n\
+            Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+            Das Treffen ist am Montag um 10 Uhr. Sch=C3=B6ne Gr=C3=BC=C3=9Fe\r\n
+            """.utf8)
+        try store.append(to: "INBOX", encoded)
+        try store.append(to: "INBOX", sample)
+        #expect(try store.textSearch(inbox.id, column: "subject", needle: "GRÜSSE").matches.isEmpty)  // no ß→ss folding
+        #expect(try store.textSearch(inbox.id, column: "subject", needle: "GRÜßE aus").matches == [UID(1)])
+        #expect(try store.textSearch(inbox.id, column: "sender", needle: "jörg").matches == [UID(1)])
+        #expect(try store.textSearch(inbox.id, column: "body", needle: "schöne").matches == [UID(1)])
+        #expect(try store.textSearch(inbox.id, column: "body", needle: "100%").matches.isEmpty)      // % is literal
+        #expect(try store.textSearch(inbox.id, column: nil, needle: "hi").matches == [UID(2)])       // short needles too
+        #expect(try store.textSearch(inbox.id, column: "body", needle: "body").unindexed.isEmpty)
+        _ = try store.createMailbox("Other")
+        _ = try store.copy(from: inbox.id, uids: [UID(1)], to: "Other")
+        let other = try store.mailbox(named: "Other")!
+        #expect(try store.textSearch(other.id, column: "body", needle: "montag").matches == [UID(1)])
+        // Expunged messages are not found; purged ones leave the index.
+        try store.expunge(inbox.id, uids: [UID(1)])
+        #expect(try store.textSearch(inbox.id, column: "body", needle: "montag").matches.isEmpty)
+    }
 }
