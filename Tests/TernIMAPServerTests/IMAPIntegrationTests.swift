@@ -51,6 +51,23 @@ import TernTestSupport
         try server.process.waitForLog("password must be changed")
     }
 
+    /// Accounts changed by ternctl while ternd runs: a new user logs in at once; after `user passwd` the old
+    /// password (cached as verified) no longer works; an imported `$6$` hash made by openssl logs in unchanged.
+    @Test func ternctlChangesApplyToLoginsAtOnce() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        #expect(try server.session().command("NOOP").ok)  // verified once: the login cache holds it now
+        try server.ternctl(["user", "passwd", IMAPServer.user, "--password-stdin"], input: "new secret 42\n")
+        let old = try server.imaps()
+        #expect(try old.command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"").status.hasPrefix("NO [AUTHENTICATIONFAILED]"))
+        #expect(try server.session(IMAPServer.user, "new secret 42").command("NOOP").ok)
+        // A hash made by another tool.
+        let hash = try runCommand("/usr/bin/openssl", ["passwd", "-6", "-salt", "saltsalt", "imported pw 9"])
+        #expect(hash.status == 0)
+        try server.ternctl(["user", "add", "bob@example.com", "--hash", hash.output.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(try server.session("bob@example.com", "imported pw 9").command("NOOP").ok)
+    }
+
     // MARK: Mailboxes
 
     @Test func newAccountsHaveSpecialUseFoldersAndMailboxCommandsWork() throws {
