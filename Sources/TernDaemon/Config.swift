@@ -63,6 +63,8 @@ public struct TernConfig: Sendable, Equatable {
     public var limits = Limits()
     /// Rules for every password set (`[passwords]`).
     public var passwordPolicy = PasswordPolicy()
+    /// Failed-login throttling shared by IMAP and SMTP (`[auth]`).
+    public var throttle = ThrottlePolicy()
     /// Test-only line-echo services (see EchoService.swift). Empty in production.
     public var echo: [ListenAddress] = []
     public var echoTLS: [ListenAddress] = []
@@ -126,7 +128,7 @@ private struct ConfigReader {
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
             "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "max_message_size",
-            "server", "tls", "listeners", "limits", "passwords", "testing",
+            "server", "tls", "listeners", "limits", "passwords", "auth", "testing",
         ])
         if let value = try string(root, "data_dir") {
             guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
@@ -219,6 +221,20 @@ private struct ConfigReader {
             if let v = try int(passwords, "min_lowercase", prefix: p, in: 0...64) {
                 config.passwordPolicy.minimumLowercase = v
             }
+        }
+        if let auth = try table(root, "auth") {
+            let p = "auth."
+            try checkKeys(auth, prefix: p, allowed: [
+                "failure_delay_ms", "max_failure_delay_ms", "block_after_ip_failures", "block_after_account_failures",
+                "block_seconds",
+            ])
+            if let v = try int(auth, "failure_delay_ms", prefix: p, in: 0...60_000) { config.throttle.baseDelay = .milliseconds(v) }
+            if let v = try int(auth, "max_failure_delay_ms", prefix: p, in: 0...600_000) { config.throttle.maxDelay = .milliseconds(v) }
+            if let v = try int(auth, "block_after_ip_failures", prefix: p, in: 1...100_000) { config.throttle.addressBlockThreshold = v }
+            if let v = try int(auth, "block_after_account_failures", prefix: p, in: 1...100_000) {
+                config.throttle.accountBlockThreshold = v
+            }
+            if let v = try int(auth, "block_seconds", prefix: p, in: 1...31_536_000) { config.throttle.blockDuration = .seconds(v) }
         }
         if let testing = try table(root, "testing") {
             try checkKeys(testing, prefix: "testing.", allowed: ["echo", "echo_tls"])

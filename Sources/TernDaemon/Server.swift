@@ -39,7 +39,8 @@ public final class Server: @unchecked Sendable {
     public func start() throws {
         try controlThreadCheck.run {
             try FileSystem.createDirectory(config.dataDirectory)
-            let authenticator = try Authenticator(directory: try Directory(path: config.directoryPath))
+            let authenticator = try Authenticator(directory: try Directory(path: config.directoryPath),
+                                                  throttle: AuthThrottle(policy: config.throttle))
             self.authenticator = authenticator
             let registry = StoreRegistry(dataDirectory: config.dataDirectory)
             stores = registry

@@ -68,6 +68,39 @@ import TernTestSupport
         #expect(try server.session("bob@example.com", "imported pw 9").command("NOOP").ok)
     }
 
+    /// Brute force shared throttle: 50 wrong passwords from one address are slowed, then blocked (one log line
+    /// naming address and account), while the right password from another address still works.
+    @Test func bruteForceIsSlowedThenBlockedWithoutLockingOutTheUser() throws {
+        let server = try IMAPServer(extra: """
+            [auth]
+            failure_delay_ms = 20
+            max_failure_delay_ms = 160
+            block_after_ip_failures = 10
+            block_after_account_failures = 30
+            block_seconds = 60
+            """)
+        try server.addUser()
+        // The user logged in from 127.0.0.2 before: a trusted address for this account.
+        #expect(try server.imaps(from: "127.0.0.2").command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"").ok)
+        let attacker = try server.imaps(from: "127.0.0.1")
+        var replies: [String] = []
+        var durations: [Duration] = []
+        for n in 1...50 {
+            let started = ContinuousClock.now
+            replies.append(try attacker.command("LOGIN \"\(IMAPServer.user)\" \"guess number \(n)\"").status)
+            durations.append(ContinuousClock.now - started)
+        }
+        #expect(replies.prefix(9).allSatisfy { $0.hasPrefix("NO [AUTHENTICATIONFAILED]") }, "\(replies.prefix(10))")
+        #expect(replies.suffix(40).allSatisfy { $0.hasPrefix("NO [UNAVAILABLE]") }, "\(replies.suffix(40))")
+        #expect(durations[5] >= .milliseconds(100), "failures are slowed down: \(durations.prefix(10))")
+        // Even the right password is refused from the blocked address…
+        #expect(try attacker.command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"").status.hasPrefix("NO [UNAVAILABLE]"))
+        // …but the user, from their usual address, gets in.
+        #expect(try server.imaps(from: "127.0.0.2").command("LOGIN \"\(IMAPServer.user)\" \"\(IMAPServer.password)\"").ok)
+        let block = try server.process.waitForLog("login blocked")
+        #expect(block.contains("client=127.0.0.1") && block.contains("account=\(IMAPServer.user)"), "\(block)")
+    }
+
     // MARK: Mailboxes
 
     @Test func newAccountsHaveSpecialUseFoldersAndMailboxCommandsWork() throws {

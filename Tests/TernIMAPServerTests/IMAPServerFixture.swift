@@ -55,7 +55,9 @@ final class IMAPServer {
         try ternctl(["user", "add", address, "--password-stdin"], input: password + "\n")
     }
 
-    func imaps() throws -> IMAPTestClient { try IMAPTestClient(try process.address(of: "imaps"), tls: true) }
+    func imaps(from sourceHost: String? = nil) throws -> IMAPTestClient {
+        try IMAPTestClient(try process.address(of: "imaps"), tls: true, sourceHost: sourceHost)
+    }
 
     func imap() throws -> IMAPTestClient { try IMAPTestClient(try process.address(of: "imap"), tls: false) }
 

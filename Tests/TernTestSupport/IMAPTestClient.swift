@@ -11,8 +11,8 @@ public final class IMAPTestClient {
     public private(set) var greeting: String = ""
 
     /// Connects; with `tls`, runs the handshake first (implicit TLS, port 993 style).
-    public init(_ address: ListenAddress, tls: Bool) throws {
-        client = try TestClient(address)
+    public init(_ address: ListenAddress, tls: Bool, sourceHost: String? = nil) throws {
+        client = try TestClient(address, sourceHost: sourceHost)
         if tls { try client.startTLS(TLSClientContext(verifyPeer: false), serverName: nil) }
         greeting = try readResponseLine() ?? ""
     }

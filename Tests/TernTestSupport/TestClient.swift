@@ -24,8 +24,18 @@ public final class TestClient {
     private var transport: (any SecureTransport)?
     private var plaintext: [UInt8] = []
 
-    public init(_ address: ListenAddress, receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 10) throws {
+    /// `sourceHost`: bind the client side to this IPv4 address first (e.g. 127.0.0.2, to look like another client).
+    public init(_ address: ListenAddress, receiveBufferSize: Int32? = nil, timeoutSeconds: Int = 10,
+                sourceHost: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let sourceHost {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, sourceHost, &local.sin_addr)
+            _ = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
         if let receiveBufferSize {
             var size = receiveBufferSize
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
