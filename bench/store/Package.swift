@@ -11,5 +11,10 @@ let package = Package(
             dependencies: [.product(name: "TernInternals", package: "Tern")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "tern-bench-search",
+            dependencies: [.product(name: "TernInternals", package: "Tern")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

@@ -1,0 +1,70 @@
+// SEARCH over a big mailbox: 50,000 messages (about 2 KB of varied text each) delivered through the store (MIME
+// parse + full-text index at delivery), then SEARCH TEXT / BODY / SUBJECT lookups timed one by one: p50 and p99.
+// Usage: tern-bench-search [MESSAGES] [QUERIES]. Goal (issue 4): p99 under 50 ms at 50,000 messages.
+
+import Foundation
+import TernStore
+
+let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 50_000 : 50_000
+let queries = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 200 : 200
+let root = (ProcessInfo.processInfo.environment["BENCH_DIR"] ?? NSTemporaryDirectory()) + "/tern-bench-search-\(UUID().uuidString)"
+defer { try? FileManager.default.removeItem(atPath: root) }
+
+// A deterministic vocabulary: 5,000 pseudo-words, so queries hit a realistic number of messages.
+var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+func random(_ bound: Int) -> Int {
+    seed ^= seed << 13
+    seed ^= seed >> 7
+    seed ^= seed << 17
+    return Int(seed % UInt64(bound))
+}
+let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "de", "gu", "bel", "dor", "fen", "hal", "mur", "sto", "vik", "zan"]
+let words: [String] = (0..<5000).map { _ in (0..<(2 + random(3))).map { _ in syllables[random(syllables.count)] }.joined() }
+func sentence(_ n: Int) -> String { (0..<n).map { _ in words[random(words.count)] }.joined(separator: " ") }
+
+let store = try AccountStore(root: root)
+let started = ContinuousClock.now
+var batch: [AccountStore.NewMessage] = []
+for n in 1...count {
+    let text = """
+        From: \(sentence(1)) <\(words[random(words.count)])@example.org>\r
+        To: user@example.com\r
+        Subject: \(sentence(5))\r
+        Date: Sat, 21 Nov 2026 10:00:00 +0000\r
+        Message-ID: <bench\(n)@example.org>\r
+        Content-Type: text/plain; charset=utf-8\r
+        \r
+        \((0..<20).map { _ in sentence(12) }.joined(separator: "\r\n"))\r
+
+        """
+    batch.append(AccountStore.NewMessage(bytes: Array(text.utf8)))
+    if batch.count == 1000 {
+        try store.appendBatch(to: "INBOX", batch)
+        batch.removeAll()
+    }
+}
+if !batch.isEmpty { try store.appendBatch(to: "INBOX", batch) }
+let loadTime = ContinuousClock.now - started
+let inbox = try store.mailbox(named: "INBOX")!
+print("loaded \(count) messages in \(loadTime) (\(String(format: "%.0f", Double(count) / (Double(loadTime.components.seconds) + Double(loadTime.components.attoseconds) / 1e18)))/s, parse + index included)")
+
+func measure(_ label: String, column: String?) throws {
+    var times: [Double] = []
+    var hits = 0
+    for _ in 0..<queries {
+        let word = words[random(words.count)]
+        let needle = String(word.prefix(max(3, word.count - 1)))
+        let start = ContinuousClock.now
+        let result = try store.textSearch(inbox.id, column: column, needle: needle)
+        let elapsed = ContinuousClock.now - start
+        hits += result.matches.count
+        times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+    times.sort()
+    let p50 = times[times.count / 2]
+    let p99 = times[min(times.count - 1, Int(Double(times.count) * 0.99))]
+    print("\(label)\tp50 \(String(format: "%.1f", p50)) ms\tp99 \(String(format: "%.1f", p99)) ms\tmean hits \(hits / queries)\t(goal p99 < 50 ms)")
+}
+try measure("SEARCH TEXT   ", column: nil)
+try measure("SEARCH BODY   ", column: "body")
+try measure("SEARCH SUBJECT", column: "subject")
