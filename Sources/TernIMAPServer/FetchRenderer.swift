@@ -22,7 +22,8 @@ struct FetchRenderer: Sendable {
     var needsContent: Bool {  // (ENVELOPE and BODYSTRUCTURE may come from the index instead)
         attributes.contains { attribute in
             switch attribute {
-            case .envelope, .body, .bodyStructure, .rfc822, .rfc822Header, .rfc822Text, .bodySection, .binary, .binarySize:
+            case .envelope, .body, .bodyStructure, .rfc822, .rfc822Header, .rfc822Text, .bodySection, .binary, .binarySize,
+                 .preview:
                 return true
             default:
                 return false
@@ -160,7 +161,9 @@ struct FetchRenderer: Sendable {
                 case .unknownTransferEncoding: throw .unknownTransferEncoding
                 case .decoded(let bytes): item("\(name) \(bytes.count)")
                 }
-            case .emailID, .threadID, .preview:
+            case .preview:
+                item("PREVIEW", IMAPString.quotedOrLiteral(Array(Self.preview(of: try parsed()).utf8)))
+            case .emailID, .threadID:
                 break  // not advertised; the session refuses them before rendering
             }
         }
@@ -168,6 +171,37 @@ struct FetchRenderer: Sendable {
         if includeModSeq || attributes.contains(.modSeq) { item("MODSEQ (\(info.modSeq))") }
         out += Array(")\r\n".utf8)
         return out
+    }
+
+    /// RFC 8970: up to 200 characters of the first text part, whitespace collapsed (HTML tags dropped when the
+    /// only text is HTML). Never more than 256 octets.
+    static func preview(of message: MIMEMessage) -> String {
+        let parts = message.textParts
+        let plain = parts.first { $0.contentType.subtype == "plain" } ?? parts.first
+        guard let part = plain, var text = part.decodedText() else { return "" }
+        if part.contentType.subtype == "html" {
+            var stripped = ""
+            var inTag = false
+            for character in text {
+                if character == "<" { inTag = true } else if character == ">" { inTag = false; stripped.append(" ") }
+                else if !inTag { stripped.append(character) }
+            }
+            text = stripped
+        }
+        var result = ""
+        var lastWasSpace = true
+        for character in text {
+            if character.isWhitespace || character.isNewline {
+                if !lastWasSpace { result.append(" ") }
+                lastWasSpace = true
+            } else {
+                result.append(character)
+                lastWasSpace = false
+            }
+            if result.count >= 200 || result.utf8.count >= 250 { break }
+        }
+        while result.last == " " { result.removeLast() }
+        return result
     }
 
     static func slice(_ bytes: [UInt8], _ partial: Partial?) -> [UInt8] {

@@ -18,7 +18,7 @@ extension IMAPSession {
 
     func decodeName(_ bytes: [UInt8], tag: Tag) -> String? {
         guard let name = MailboxNames.decode(bytes, utf8: utf8Enabled), !name.isEmpty else {
-            send("\(tag) BAD Invalid mailbox name")
+            send("\(tag) NO [CANNOT] Invalid mailbox name (not valid modified UTF-7, or 8-bit without UTF8=ACCEPT)")
             return nil
         }
         return name
@@ -50,14 +50,16 @@ extension IMAPSession {
         }
         var patterns: [MailboxPattern] = []
         for bytes in command.patterns {
+            // A pattern that is not valid modified UTF-7 matches no mailbox (every name we list is valid).
             guard let text = String(validating: bytes, as: UTF8.self),
-                  let decoded = utf8Enabled ? text : ModifiedUTF7.decode(text) else {
-                send("\(tag) BAD Invalid mailbox pattern")
-                return
-            }
+                  let decoded = utf8Enabled ? text : ModifiedUTF7.decode(text) else { continue }
             patterns.append(MailboxPattern(reference: reference, pattern: decoded))
         }
         // `LIST "" ""`: the hierarchy delimiter and root (RFC 9051 §6.3.9).
+        if patterns.isEmpty {
+            finish("\(tag) OK \(verb) completed")
+            return
+        }
         if patterns.count == 1, patterns[0].isEmpty, command.selectionOptions.isEmpty {
             send("* \(verb) (\\Noselect) \"/\" \"\"")
             finish("\(tag) OK " + "\(verb) completed")
@@ -262,7 +264,7 @@ extension IMAPSession {
 
     func status(tag: Tag, _ bytes: [UInt8], _ items: [StatusAttribute]) {
         guard let store, let name = decodeName(bytes, tag: tag) else { return }
-        if items.contains(.highestModSeq) { condStoreEnabled = true }
+        if items.contains(.highestModSeq) { enableCondStore() }
         perform({ () throws -> (MailboxInfo, MailboxCounts) in
             guard let info = try store.mailbox(named: name) else { throw StoreError.mailboxNotFound(name) }
             return (info, try store.counts(info.id))

@@ -24,15 +24,15 @@ extension IMAPSession {
 
     func fetch(tag: Tag, _ set: SequenceSet, _ attributes: [FetchAttribute], _ modifiers: FetchModifiers, uid: Bool) {
         guard let store, let view, let uids = resolve(set, uid: uid, tag: tag) else { return }
-        if attributes.contains(where: { if case .emailID = $0 { true } else if case .threadID = $0 { true } else if case .preview = $0 { true } else { false } }) {
-            send("\(tag) BAD EMAILID, THREADID and PREVIEW are not supported")
+        if attributes.contains(where: { if case .emailID = $0 { true } else if case .threadID = $0 { true } else { false } }) {
+            send("\(tag) BAD EMAILID and THREADID are not supported")
             return
         }
         if modifiers.vanished && (!uid || !qresyncEnabled || modifiers.changedSince == nil) {
             send("\(tag) BAD VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC")
             return
         }
-        if modifiers.changedSince != nil || attributes.contains(.modSeq) { condStoreEnabled = true }
+        if modifiers.changedSince != nil || attributes.contains(.modSeq) { enableCondStore() }
         let renderer = FetchRenderer(attributes: attributes, includeUID: uid, includeModSeq: condStoreEnabled)
         let markSeen = renderer.setsSeen && !view.readOnly
         let id = view.id
@@ -122,7 +122,7 @@ extension IMAPSession {
             return
         }
         guard let uids = resolve(set, uid: uid, tag: tag), let (flags, keywords) = storeFlags(operation.flags, tag: tag) else { return }
-        if unchangedSince != nil { condStoreEnabled = true }
+        if unchangedSince != nil { enableCondStore() }
         let change: AccountStore.FlagChange = switch operation.mode {
         case .add: .add
         case .remove: .remove
@@ -141,6 +141,7 @@ extension IMAPSession {
         }) { [self] result in
             switch result {
             case .success(let (update, unchanged)):
+                announceKeywords(update.changed.flatMap(\.keywords))
                 guard var view = self.view else { return }
                 var infos = update.changed
                 infos += unchanged.map(\.info)

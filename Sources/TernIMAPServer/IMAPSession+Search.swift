@@ -21,7 +21,7 @@ extension IMAPSession {
         let decode: @Sendable ([UInt8]) -> String = { bytes in
             searchCharset.flatMap { Charset.decode(bytes, charset: $0) } ?? String(decoding: bytes, as: UTF8.self)
         }
-        if SearchEvaluator.usesModSeq(command.key) { condStoreEnabled = true }
+        if SearchEvaluator.usesModSeq(command.key) { enableCondStore() }
         let id = view.id
         let pending = view.pendingExpunges
         let snapshotView = view
@@ -36,19 +36,20 @@ extension IMAPSession {
             }
             // The evaluation itself (file reads for text keys) also runs off the loop.
             let candidates = records.map { SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0) }
-            perform({ () throws -> ([UInt32], UInt64) in
+            perform({ () throws -> ([UInt32], [UInt32: UInt64]) in
                 var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
                 evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
                 let matched = evaluator.run(key, over: candidates)
                 let set = Set(matched)
-                let highest = records.filter { set.contains($0.uid.rawValue) }.map(\.info.modSeq.rawValue).max() ?? 0
-                return (matched, highest)
+                var modSeqs: [UInt32: UInt64] = [:]
+                for record in records where set.contains(record.uid.rawValue) { modSeqs[record.uid.rawValue] = record.info.modSeq.rawValue }
+                return (matched, modSeqs)
             }) { [self] result in
-                guard case .success(let (matched, highest)) = result else {
+                guard case .success(let (matched, modSeqs)) = result else {
                     finish("\(tag) NO [SERVERBUG] Search failed", allowExpunge: false)
                     return
                 }
-                respond(tag: tag, command, uid: uid, matched: matched, highestModSeq: highest)
+                respond(tag: tag, command, uid: uid, matched: matched, modSeqs: modSeqs)
             }
         }
     }
@@ -94,7 +95,7 @@ extension IMAPSession {
                         case .min: if let value = ordered.min() { line += " MIN \(value)" }
                         case .max: if let value = ordered.max() { line += " MAX \(value)" }
                         case .count: line += " COUNT \(ordered.count)"
-                        case .all: if !ordered.isEmpty { line += " ALL " + ordered.map(String.init).joined(separator: ",") }
+                        case .all: if !ordered.isEmpty { line += " ALL " + Self.orderedSet(ordered) }
                         case .save: break
                         }
                     }
@@ -115,8 +116,22 @@ extension IMAPSession {
         }
     }
 
-    private func respond(tag: Tag, _ command: SearchCommand, uid: Bool, matched: [UInt32], highestModSeq: UInt64) {
+    /// A sequence set that keeps the given order, with ascending consecutive runs written as `a:b` (ESORT ALL).
+    static func orderedSet(_ numbers: [UInt32]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < numbers.count {
+            var end = index
+            while end + 1 < numbers.count, numbers[end + 1] == numbers[end] &+ 1 { end += 1 }
+            parts.append(end > index ? "\(numbers[index]):\(numbers[end])" : "\(numbers[index])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    private func respond(tag: Tag, _ command: SearchCommand, uid: Bool, matched: [UInt32], modSeqs: [UInt32: UInt64]) {
         guard var view else { return }
+        let highestModSeq = modSeqs.values.max() ?? 0
         let numbers = uid ? matched : matched.compactMap { view.sequenceNumber(of: $0).map(UInt32.init) }
         let modSeqSuffix = SearchEvaluator.usesModSeq(command.key) && !numbers.isEmpty ? " (MODSEQ \(highestModSeq))" : ""
         guard let options = command.returnOptions ?? (rev2Enabled ? [.all] : nil) else {
@@ -149,7 +164,17 @@ extension IMAPSession {
                 case .save: break
                 }
             }
-            if !modSeqSuffix.isEmpty { line += " MODSEQ \(highestModSeq)" }
+            if !modSeqSuffix.isEmpty {
+                // RFC 4731 §3.2 / RFC 7162 §3.1.5: with only MIN and/or MAX, the MODSEQ of the messages returned.
+                var reportedModSeq = highestModSeq
+                if !reported.contains(.all), !reported.contains(.count) {
+                    var chosen: [UInt32] = []
+                    if reported.contains(.min), let first = matched.first { chosen.append(first) }
+                    if reported.contains(.max), let last = matched.last { chosen.append(last) }
+                    reportedModSeq = chosen.compactMap { modSeqs[$0] }.max() ?? highestModSeq
+                }
+                line += " MODSEQ \(reportedModSeq)"
+            }
             send(line)
         }
         finish("\(tag) OK SEARCH completed", allowExpunge: false)

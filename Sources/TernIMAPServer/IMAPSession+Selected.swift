@@ -72,6 +72,9 @@ extension IMAPSession {
                 }
             }
         }
+        self.view = view
+        announceKeywords(delta.changed.flatMap(\.keywords))
+        view = self.view ?? view
         let last = view.uids.last ?? 0
         var newUIDs: [UInt32] = []
         for message in delta.changed {
@@ -101,7 +104,37 @@ extension IMAPSession {
         refresh(allowExpunge: true) { [self] in endWork() }
     }
 
+    /// A CONDSTORE-enabling command (RFC 7162 §3.1): the first one in the selected state also reports
+    /// HIGHESTMODSEQ, so the client knows where it stands.
+    func enableCondStore() {
+        guard !condStoreEnabled else { return }
+        condStoreEnabled = true
+        if let view { send("* OK [HIGHESTMODSEQ \(view.knownModSeq)] Highest") }
+    }
+
     // MARK: Flags on the wire
+
+    static let systemFlagNames = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+
+    func flagsLines(_ keywords: [String], readOnly: Bool) -> [String] {
+        let all = keywords.isEmpty ? Self.systemFlagNames : Self.systemFlagNames + " " + keywords.joined(separator: " ")
+        return ["* FLAGS (\(all))",
+                readOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox" : "* OK [PERMANENTFLAGS (\(all) \\*)] Flags permitted"]
+    }
+
+    /// Announces keywords the client has not been told about yet (a new `* FLAGS`, RFC 9051 §7.3.5), before a FETCH
+    /// that shows them.
+    func announceKeywords(_ keywords: [String]) {
+        guard var view else { return }
+        var added = false
+        for keyword in keywords where !view.keywords.contains(where: { $0.lowercased() == keyword.lowercased() }) {
+            view.keywords.append(keyword)
+            added = true
+        }
+        guard added else { return }
+        self.view = view
+        for line in flagsLines(view.keywords, readOnly: view.readOnly) { send(line) }
+    }
 
     func flagList(_ flags: SystemFlags, _ keywords: [String]) -> String {
         var names: [String] = []
@@ -172,17 +205,15 @@ extension IMAPSession {
 
     private func selected(tag: Tag, _ snapshot: MailboxSnapshot, readOnly: Bool, qresync: SelectParameters.QResync?,
                           delta: MailboxDelta?, present: [UInt32]?, verb: String) {
-        let view = MailboxView(snapshot: snapshot, readOnly: readOnly)
+        var view = MailboxView(snapshot: snapshot, readOnly: readOnly)
         var keywords = Self.commonKeywords
         for message in snapshot.messages {
             for keyword in message.keywords where !keywords.contains(where: { $0.lowercased() == keyword.lowercased() }) {
                 keywords.append(keyword)
             }
         }
-        let systemFlags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
-        send("* FLAGS (\(systemFlags) \(keywords.joined(separator: " ")))")
-        send(readOnly ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
-                      : "* OK [PERMANENTFLAGS (\(systemFlags) \(keywords.joined(separator: " ")) \\*)] Flags permitted")
+        view.keywords = keywords
+        for line in flagsLines(keywords, readOnly: readOnly) { send(line) }
         send("* \(view.count) EXISTS")
         if !rev2Enabled {
             send("* 0 RECENT")

@@ -20,6 +20,8 @@ struct MailboxView: Sendable {
     var pendingExpunges: Set<UInt32> = []
     /// (UID → MODSEQ) of flag changes this session already reported itself (STORE replies), not to repeat them.
     var selfReported: [UInt32: UInt64] = [:]
+    /// The keywords announced in `* FLAGS` (a new one is announced again before a FETCH shows it).
+    var keywords: [String] = []
     /// RFC 5182 SEARCHRES: the UIDs of the last `SEARCH RETURN (SAVE)`.
     var savedSearch: [UInt32] = []
 

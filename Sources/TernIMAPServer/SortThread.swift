@@ -34,7 +34,7 @@ struct SortFields {
         arrival = date
         self.size = size
         self.date = date
-        self.subject = BaseSubject.extract(subject).lowercased()
+        self.subject = BaseSubject.extract(subject).uppercased()
         self.from = from
         to = ""
         cc = ""
@@ -54,16 +54,31 @@ struct SortFields {
         let message = readHeaders ? (try? FetchRenderer.readFile(record.path)).map { MIMEMessage(parsing: $0) } : nil
         let header = message?.root.header
         let rawSubject = header?.decodedValue("Subject") ?? ""
-        subject = BaseSubject.extract(rawSubject).lowercased()
+        subject = BaseSubject.extract(rawSubject).uppercased()
         let lowered = rawSubject.trimmingLeadingSpaces.lowercased()
         isReplyOrForward = lowered.hasPrefix("re:") || lowered.hasPrefix("fw:") || lowered.hasPrefix("fwd:")
             || lowered.hasPrefix("re[") || rawSubject.lowercased().hasSuffix("(fwd)")
-        func mailbox(_ name: String) -> String { (header?.firstAddress(name)?.mailbox ?? "").lowercased() }
+        // RFC 5256: the addr-mailbox of the first address; for a group, its display name (the group marker's
+        // mailbox). Compared with i;ascii-casemap, which folds to upper case.
+        func first(_ name: String) -> Address? {
+            guard let header else { return nil }
+            for field in header.fields(named: name) {
+                if let address = Address.parseList(header.rawValue(of: field)).first(where: { !$0.isGroupEnd }) { return address }
+            }
+            return nil
+        }
+        func mailbox(_ name: String) -> String { (first(name)?.mailbox ?? "").uppercased() }
+        func display(_ name: String) -> String {
+            guard let address = first(name) else { return "" }
+            if address.isGroupStart { return (address.mailbox ?? "").uppercased() }
+            if let shown = address.displayName, !shown.isEmpty { return shown.uppercased() }
+            return (address.addressSpec ?? "").uppercased()
+        }
         from = mailbox("From")
         to = mailbox("To")
         cc = mailbox("Cc")
-        displayFrom = (header?.displayAddress("From") ?? "").lowercased()
-        displayTo = (header?.displayAddress("To") ?? "").lowercased()
+        displayFrom = display("From")
+        displayTo = display("To")
         date = record.metadata?.sentDate
             ?? header?.unfoldedValue("Date").flatMap { MessageDate.parse($0) }?.secondsSinceEpoch
             ?? record.info.internalDate
@@ -204,12 +219,14 @@ enum Threader {
                 }
                 previous = ref
             }
-            // (1C) The last reference is the message's parent.
-            if let parent = previous, parent !== node, !node.isAncestor(of: parent) {
-                parent.adopt(node)
-            } else if previous == nil, let old = node.parent {
+            // (1C) The last reference is the message's parent: an existing parent (from a truncated References
+            // elsewhere) is dropped first, and no link is made that would close a loop.
+            if let old = node.parent {
                 old.children.removeAll { $0 === node }
                 node.parent = nil
+            }
+            if let parent = previous, parent !== node, !node.isAncestor(of: parent), !parent.isAncestor(of: node) {
+                parent.adopt(node)
             }
         }
         // (2) The root set, (3) pruned of dummies.

@@ -114,7 +114,7 @@ import TernTestSupport
         }
         #expect(list.untagged.contains("* LIST (\\HasNoChildren) \"/\" \"INBOX\""))
         // Without UTF8=ACCEPT, 8-bit names are a syntax error; modified UTF-7 is the way (RFC 3501 §5.1.3).
-        #expect(try client.command("CREATE \"Projekte/Café\"").status.hasPrefix("BAD"))
+        #expect(try client.command("CREATE \"Projekte/Café\"").status.hasPrefix("NO [CANNOT]"))
         #expect(try client.command("CREATE \"Projekte/Caf&AOk-\"").ok)
         // Non-ASCII names travel in modified UTF-7 (RFC 3501 §5.1.3) until UTF8=ACCEPT.
         let nested = try client.command("LIST \"\" \"Projekte/*\"")
@@ -167,6 +167,9 @@ import TernTestSupport
         #expect(envelope.untagged.first?.contains("((\"Bob\" NIL \"bob\" \"example.org\"))") == true)
         let header = try client.command("FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])")
         #expect(header.untagged.first?.contains("Subject: Second\r\n\r\n") == true)
+        // RFC 8970 PREVIEW: the start of the text, whitespace collapsed.
+        #expect(try client.command("FETCH 1 (PREVIEW)").untagged == ["* 1 FETCH (PREVIEW \"Lunch tomorrow?\")"])
+        #expect(try client.command("FETCH 1 (PREVIEW (LAZY))").untagged == ["* 1 FETCH (PREVIEW \"Lunch tomorrow?\")"])
         // BODY[] without PEEK sets \Seen.
         let seen = try client.command("FETCH 2 BODY[TEXT]")
         #expect(seen.untagged.first?.contains("\\Seen") == true)
@@ -178,6 +181,12 @@ import TernTestSupport
         let esearch = try client.command("SEARCH RETURN (MIN MAX COUNT) ALL")
         #expect(esearch.untagged.first?.hasSuffix(" MIN 1 MAX 2 COUNT 2") == true, "\(esearch.untagged)")
         #expect(try client.command("SEARCH CHARSET BOGUS-9 TEXT x").status.hasPrefix("NO [BADCHARSET"))
+        // A keyword the session has not seen yet is announced with * FLAGS before the FETCH that shows it.
+        let labelled = try client.command("STORE 2 +FLAGS ($Important)")
+        #expect(labelled.untagged.first?.hasPrefix("* FLAGS (") == true && labelled.untagged.first?.contains("$Important") == true,
+                "\(labelled.untagged)")
+        #expect(labelled.untagged.last == "* 2 FETCH (FLAGS (\\Seen $Important))")
+        #expect(try client.command("STORE 2 -FLAGS.SILENT ($Important)").ok)
         // STORE reports the new flags; .SILENT does not.
         let stored = try client.command("STORE 1 +FLAGS (\\Seen)")
         #expect(stored.untagged == ["* 1 FETCH (FLAGS (\\Flagged \\Seen $Work))"])

@@ -64,4 +64,30 @@ import TernIMAPCore
         // No References, but the reply's base subject matches: it becomes a child.
         #expect(Threader.render(Threader.references(messages), uid: false) == "(1 2)")
     }
+
+    /// imaptest's thread 1: a later message breaks an earlier guessed link rather than closing a loop
+    /// (RFC 5256 REFERENCES step 1C).
+    @Test func aLaterParentBreaksAGuessedLinkInsteadOfMakingALoop() {
+        let messages = [
+            SortFields(sequence: 1, date: 3, subject: "x1", messageID: "a@b"),
+            SortFields(sequence: 2, date: 2, subject: "x2", messageID: "b@b", references: ["a@b", "c@b"]),
+            SortFields(sequence: 3, date: 1, subject: "x3", messageID: "c@b", references: ["b@b"]),
+        ]
+        #expect(Threader.render(Threader.references(messages), uid: false) == "(3 2)(1)")
+    }
+
+    @Test func esortKeepsOrderAndCompressesAscendingRuns() {
+        #expect(IMAPSession.orderedSet([1, 2, 3, 4, 5]) == "1:5")
+        #expect(IMAPSession.orderedSet([5, 1, 2, 3, 9, 8]) == "5,1:3,9,8")
+    }
+
+    @Test func sortFoldsToUpperCaseLikeAsciiCasemap() {
+        // i;ascii-casemap folds to upper case, so "[" and "_" sort after the letters (imaptest sort-subject).
+        let messages = [
+            SortFields(sequence: 1, subject: "_under"),
+            SortFields(sequence: 2, subject: "beta"),
+            SortFields(sequence: 3, subject: "[tag] x"),
+        ]
+        #expect(Sorter.sort(messages, by: [SortCriterion(.subject)]).map(\.sequence) == [2, 3, 1])
+    }
 }

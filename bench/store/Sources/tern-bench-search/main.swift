@@ -11,13 +11,18 @@ let root = (ProcessInfo.processInfo.environment["BENCH_DIR"] ?? NSTemporaryDirec
 defer { try? FileManager.default.removeItem(atPath: root) }
 
 // A deterministic vocabulary: 5,000 pseudo-words, so queries hit a realistic number of messages.
-var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-func random(_ bound: Int) -> Int {
-    seed ^= seed << 13
-    seed ^= seed >> 7
-    seed ^= seed << 17
-    return Int(seed % UInt64(bound))
+/// xorshift64: the same messages and queries on every run.
+struct Random {
+    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+    mutating func next(_ bound: Int) -> Int {
+        seed ^= seed << 13
+        seed ^= seed >> 7
+        seed ^= seed << 17
+        return Int(seed % UInt64(bound))
+    }
 }
+nonisolated(unsafe) var generator = Random()  // single-threaded program
+func random(_ bound: Int) -> Int { generator.next(bound) }
 let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "de", "gu", "bel", "dor", "fen", "hal", "mur", "sto", "vik", "zan"]
 let words: [String] = (0..<5000).map { _ in (0..<(2 + random(3))).map { _ in syllables[random(syllables.count)] }.joined() }
 func sentence(_ n: Int) -> String { (0..<n).map { _ in words[random(words.count)] }.joined(separator: " ") }
