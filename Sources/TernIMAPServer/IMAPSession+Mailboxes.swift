@@ -82,51 +82,69 @@ extension IMAPSession {
         if lsub { returnSpecialUse = false }
         let requestedStatus = statusItems
         let extended = !command.selectionOptions.isEmpty || !command.returnOptions.isEmpty || command.patterns.count > 1
-        perform({ () throws -> ([MailboxInfo], [MailboxID: MailboxCounts]) in
+        let recursiveMatch = command.selectionOptions.contains(.recursiveMatch)
+        perform({ () throws -> ([MailboxInfo], [String], [MailboxID: MailboxCounts]) in
             let boxes = try store.mailboxes()
             var counts: [MailboxID: MailboxCounts] = [:]
             if requestedStatus != nil {
                 for box in boxes { counts[box.id] = try store.counts(box.id) }
             }
-            return (boxes, counts)
+            return (boxes, try store.subscriptions(), counts)
         }) { [self] result in
-            guard case .success(let (boxes, counts)) = result else {
+            guard case .success(let (boxes, subscriptionList, counts)) = result else {
                 if case .failure(let error) = result { finish("\(tag) " + failureReply(error, context: verb)) }
                 return
             }
             let existing = Dictionary(boxes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let subscriptions = Set(subscriptionList)
+            // Names to consider: mailboxes and the parents their names imply; with SUBSCRIBED, subscriptions too
+            // (they may name mailboxes that no longer exist) and their parents.
             var names = Set(existing.keys)
-            for name in existing.keys { names.formUnion(MailboxNames.parents(of: name)) }
+            if subscribedOnly || lsub { names.formUnion(subscriptions) }
+            for name in Array(names) { names.formUnion(MailboxNames.parents(of: name)) }
             let sorted = names.sorted { a, b in
                 if a == "INBOX" { return b != "INBOX" }
                 if b == "INBOX" { return false }
                 return a < b
             }
-            let withChildren = Set(names.flatMap { MailboxNames.parents(of: $0) })
+            let withChildren = Set(existing.keys.flatMap { MailboxNames.parents(of: $0) })
+            let withSubscribedChildren = Set(subscriptions.flatMap { MailboxNames.parents(of: $0) })
             for name in sorted {
+                guard patterns.contains(where: { $0.matches(name) }) else { continue }
                 let info = existing[name]
-                let matches = patterns.contains { $0.matches(name) }
-                guard matches else { continue }
+                let isSubscribed = subscriptions.contains(name)
+                var childInfo = false
                 if subscribedOnly || lsub {
-                    guard let info, info.subscribed else {
-                        // A parent of subscribed mailboxes, for `%` (RFC 3501 §6.3.9 LSUB).
-                        if lsub, info == nil || info?.subscribed == false,
-                           patterns.contains(where: \.endsWithPercent),
-                           existing.values.contains(where: { $0.subscribed && $0.name.hasPrefix(name + "/") }) {
-                            send("* LSUB (\\Noselect) \"/\" \(wireName(name))")
+                    if !isSubscribed {
+                        if lsub {
+                            // A parent of subscribed mailboxes, for `%` (RFC 3501 §6.3.9 LSUB).
+                            if patterns.contains(where: \.endsWithPercent), withSubscribedChildren.contains(name) {
+                                send("* LSUB (\\Noselect) \"/\" \(wireName(name))")
+                            }
+                            continue
                         }
-                        continue
+                        // RFC 5258 RECURSIVEMATCH: a parent whose children are subscribed, with CHILDINFO.
+                        guard recursiveMatch, withSubscribedChildren.contains(name) else { continue }
+                        childInfo = true
                     }
                 }
                 if specialUseOnly, info?.specialUse == nil { continue }
                 var attributes: [String] = []
                 if info == nil {
-                    attributes.append(extended || rev2Enabled ? "\\NonExistent" : "\\Noselect")
+                    if lsub {
+                        attributes.append("\\Noselect")
+                    } else {
+                        attributes.append(extended || rev2Enabled ? "\\NonExistent" : "\\Noselect")
+                    }
                 }
-                if !lsub { attributes.append(withChildren.contains(name) ? "\\HasChildren" : "\\HasNoChildren") }
-                if returnSubscribed, !lsub, info?.subscribed == true { attributes.append("\\Subscribed") }
+                if !lsub, info != nil || withChildren.contains(name) {
+                    attributes.append(withChildren.contains(name) ? "\\HasChildren" : "\\HasNoChildren")
+                }
+                if returnSubscribed, !lsub, isSubscribed { attributes.append("\\Subscribed") }
                 if returnSpecialUse, let use = info?.specialUse { attributes.append(use) }
-                send("* \(verb) (\(attributes.joined(separator: " "))) \"/\" \(wireName(name))")
+                var line = "* \(verb) (\(attributes.joined(separator: " "))) \"/\" \(wireName(name))"
+                if childInfo { line += " (CHILDINFO (\"SUBSCRIBED\"))" }
+                send(line)
                 if let statusItems, let info, let count = counts[info.id] {
                     send("* STATUS \(wireName(name)) (\(statusLine(info, count, statusItems)))")
                 }

@@ -77,16 +77,31 @@ extension AccountStore {
                 throw error
             }
         }
-        try run { db in try db.query("UPDATE state SET value = 1 WHERE key = 'standard_mailboxes'") }
+        try run { db in
+            for name in ["INBOX"] + Self.standardMailboxes.map(\.name) {
+                try db.query("INSERT OR IGNORE INTO subscriptions SELECT name FROM mailboxes WHERE name = ?", [name])
+            }
+            try db.query("UPDATE state SET value = 1 WHERE key = 'standard_mailboxes'")
+        }
         changes.publish(.mailboxesChanged)
     }
 
+    /// Subscribes or unsubscribes a name; it need not exist (RFC 3501 §6.3.6), and deleting a mailbox keeps it.
     public func setSubscribed(_ name: String, _ subscribed: Bool) throws(StoreError) {
-        let info = try requireMailbox(name)
+        let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
         try run { db in
-            try db.query("UPDATE mailboxes SET subscribed = ? WHERE id = ?", [subscribed, info.id.rawValue])
+            if subscribed {
+                try db.query("INSERT OR IGNORE INTO subscriptions VALUES (?)", [canonical])
+            } else {
+                try db.query("DELETE FROM subscriptions WHERE name = ?", [canonical])
+            }
         }
         changes.publish(.mailboxesChanged)
+    }
+
+    /// Every subscribed name, existing or not.
+    public func subscriptions() throws(StoreError) -> [String] {
+        try read { db in try db.query("SELECT name FROM subscriptions ORDER BY name").compactMap { $0.string(0) } }
     }
 
     /// Sets or clears a folder's special-use attribute (RFC 6154 `\Sent` …).
@@ -115,7 +130,8 @@ extension AccountStore {
         let result: MailboxSnapshot? = try read { db in
             try db.readTransaction {
                 guard let row = try db.query("""
-                    SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes
+                    SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use,
+                           (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes
                     WHERE id = ? AND name IS NOT NULL
                     """, [id.rawValue]).first else { return nil }
                 let messages = try db.query("""

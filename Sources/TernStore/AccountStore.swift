@@ -198,6 +198,12 @@ public final class AccountStore: Sendable {
         CREATE VIRTUAL TABLE message_text USING fts5(subject, sender, recipient, cc, bcc, headers, body, tokenize = 'trigram');
         ALTER TABLE messages ADD COLUMN text_indexed INTEGER NOT NULL DEFAULT 0;
         """,
+        // Version 6: subscriptions are names, not mailbox rows (RFC 3501 §6.3.6: a subscription outlives its
+        // mailbox, and may name one that does not exist).
+        """
+        CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;
+        INSERT INTO subscriptions SELECT name FROM mailboxes WHERE name IS NOT NULL AND subscribed = 1;
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
@@ -327,21 +333,21 @@ public final class AccountStore: Sendable {
     public func mailbox(named name: String) throws(StoreError) -> MailboxInfo? {
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
         return try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE name = ?", [canonical])
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE name = ?", [canonical])
                 .first.map(Self.info)
         }
     }
 
     public func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE id = ? AND name IS NOT NULL",
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE id = ? AND name IS NOT NULL",
                          [id.rawValue]).first.map(Self.info)
         }
     }
 
     public func mailboxes() throws(StoreError) -> [MailboxInfo] {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
                 .map(Self.info)
         }
     }
@@ -363,6 +369,8 @@ public final class AccountStore: Sendable {
                 }
                 let modseq = try Self.nextModSeq(db)
                 try db.query("UPDATE mailboxes SET name = ?, highest_modseq = ? WHERE id = ?", [newName, modseq, info.id.rawValue])
+                // The subscription follows the mailbox (what a user renaming a folder expects).
+                try db.query("UPDATE OR REPLACE subscriptions SET name = ? WHERE name = ?", [newName, info.name])
             }
         }
         try maildir(info.id).writeMetadata(.init(name: newName, uidValidity: info.uidValidity.rawValue))

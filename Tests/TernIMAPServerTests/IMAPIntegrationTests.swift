@@ -134,6 +134,16 @@ import TernTestSupport
         #expect(try client.command("UNSUBSCRIBE \"Junk\"").ok)
         let lsub = try client.command("LIST (SUBSCRIBED) \"\" \"*\"")
         #expect(!lsub.untagged.contains { $0.hasSuffix("\"Junk\"") } && lsub.untagged.contains { $0.hasSuffix("\"Work/Caf&AOk-\"") })
+        // Subscriptions are names (RFC 3501 §6.3.6): CREATE does not subscribe, DELETE does not unsubscribe.
+        #expect(try client.command("CREATE \"Gone/Child\"").ok)
+        #expect(try client.command("LSUB \"\" \"Gone*\"").untagged.isEmpty)
+        #expect(try client.command("SUBSCRIBE \"Gone/Child\"").ok)
+        #expect(try client.command("DELETE \"Gone/Child\"").ok)
+        #expect(try client.command("LIST (SUBSCRIBED) \"\" \"Gone/*\"").untagged == ["* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone/Child\""])
+        // RECURSIVEMATCH: a parent with subscribed children, marked with CHILDINFO (RFC 5258 §3.5).
+        #expect(try client.command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"Gone\"").untagged
+                == ["* LIST (\\NonExistent) \"/\" \"Gone\" (CHILDINFO (\"SUBSCRIBED\"))"])
+        #expect(try client.command("LSUB \"\" \"%\"").untagged.contains("* LSUB (\\Noselect) \"/\" \"Gone\""))
         // LIST-STATUS.
         let withStatus = try client.command("LIST \"\" \"INBOX\" RETURN (STATUS (MESSAGES UNSEEN))")
         #expect(withStatus.untagged.last == "* STATUS \"INBOX\" (MESSAGES 0 UNSEEN 0)")

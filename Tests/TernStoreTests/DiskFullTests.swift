@@ -4,13 +4,13 @@ import Testing
 import TernStore
 
 @Suite struct DiskFullTests {
-    /// A 1 MiB file system fills up: delivery fails with a temporary error, everything stored before stays intact
+    /// An 8 MiB file system (index, full-text index and files) fills up: delivery fails with a temporary error, everything stored before stays intact
     /// and readable, no partial file is left, and delivery works again once space is freed.
     @Test(.enabled(if: geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)"))
     func fullDiskFailsCleanlyAndRecovers() throws {
         let mountPoint = NSTemporaryDirectory() + "tern-full-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m") == 0 else {
+        guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=8m") == 0 else {
             Issue.record("mount failed: errno \(errno)")
             return
         }
@@ -20,7 +20,7 @@ import TernStore
         }
         // Space an admin can free later, as on a real full disk (where even an expunge needs room for the WAL).
         let ballast = mountPoint + "/ballast"
-        try Data(count: 200_000).write(to: URL(fileURLWithPath: ballast))
+        try Data(count: 3_000_000).write(to: URL(fileURLWithPath: ballast))
         let clock = TestClock()
         let store = try AccountStore(root: mountPoint + "/account", clock: { clock.now })
         var stored: [(UID, [UInt8])] = []
