@@ -12,6 +12,8 @@ struct FetchRenderer: Sendable {
     let includeUID: Bool
     /// CONDSTORE enabled (or CHANGEDSINCE given): MODSEQ goes with every response (RFC 7162 §3.1.4).
     let includeModSeq: Bool
+    /// The session's \Recent messages (IMAP4rev1 only), shown in FLAGS.
+    var recent: Set<UInt32> = []
 
     enum RenderError: Error {
         case unknownTransferEncoding
@@ -43,8 +45,9 @@ struct FetchRenderer: Sendable {
         }
     }
 
-    static func flagList(_ flags: SystemFlags, _ keywords: [String]) -> String {
+    static func flagList(_ flags: SystemFlags, _ keywords: [String], recent: Bool = false) -> String {
         var names: [String] = []
+        if recent { names.append("\\Recent") }
         if flags.contains(.answered) { names.append("\\Answered") }
         if flags.contains(.flagged) { names.append("\\Flagged") }
         if flags.contains(.deleted) { names.append("\\Deleted") }
@@ -102,7 +105,7 @@ struct FetchRenderer: Sendable {
             case .uid:
                 item("UID \(info.uid)")
             case .flags:
-                item("FLAGS \(Self.flagList(info.flags, info.keywords))")
+                item("FLAGS \(Self.flagList(info.flags, info.keywords, recent: recent.contains(info.uid.rawValue)))")
                 flagsDone = true
             case .internalDate:
                 item("INTERNALDATE", IMAPDateTime(epochSeconds: info.internalDate).quoted)
@@ -167,7 +170,9 @@ struct FetchRenderer: Sendable {
                 break  // not advertised; the session refuses them before rendering
             }
         }
-        if forceFlags, !flagsDone { item("FLAGS \(Self.flagList(info.flags, info.keywords))") }
+        if forceFlags, !flagsDone {
+            item("FLAGS \(Self.flagList(info.flags, info.keywords, recent: recent.contains(info.uid.rawValue)))")
+        }
         if includeModSeq || attributes.contains(.modSeq) { item("MODSEQ (\(info.modSeq))") }
         out += Array(")\r\n".utf8)
         return out

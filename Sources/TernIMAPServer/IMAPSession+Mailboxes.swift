@@ -274,7 +274,7 @@ extension IMAPSession {
             case .deleted: "DELETED \(counts.deleted)"
             case .size: "SIZE \(counts.size)"
             case .highestModSeq: "HIGHESTMODSEQ \(info.highestModSeq)"
-            case .recent: "RECENT 0"
+            case .recent: "RECENT \(counts.recent)"
             case .appendLimit: "APPENDLIMIT \(limits.maxAppendLiteral)"
             }
         }.joined(separator: " ")

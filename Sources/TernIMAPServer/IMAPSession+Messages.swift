@@ -33,7 +33,8 @@ extension IMAPSession {
             return
         }
         if modifiers.changedSince != nil || attributes.contains(.modSeq) { enableCondStore() }
-        let renderer = FetchRenderer(attributes: attributes, includeUID: uid, includeModSeq: condStoreEnabled)
+        var renderer = FetchRenderer(attributes: attributes, includeUID: uid, includeModSeq: condStoreEnabled)
+        renderer.recent = view.recent
         let markSeen = renderer.setsSeen && !view.readOnly
         let id = view.id
         if modifiers.vanished, let since = modifiers.changedSince, case .ranges(let ranges) = set {
@@ -152,7 +153,9 @@ extension IMAPSession {
                     guard let seq = view.sequenceNumber(of: info.uid.rawValue) else { continue }
                     var items: [String] = []
                     if uid { items.append("UID \(info.uid)") }
-                    if !silent { items.append("FLAGS \(FetchRenderer.flagList(info.flags, info.keywords))") }
+                    if !silent {
+                        items.append("FLAGS \(FetchRenderer.flagList(info.flags, info.keywords, recent: view.recent.contains(info.uid.rawValue)))")
+                    }
                     if condStoreEnabled { items.append("MODSEQ (\(info.modSeq))") }
                     // Silent without CONDSTORE: nothing to say (RFC 7162 §3.1.3 asks for MODSEQ only when enabled).
                     guard !silent || condStoreEnabled, isChange || !silent else { continue }

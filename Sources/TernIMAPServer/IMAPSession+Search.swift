@@ -39,6 +39,7 @@ extension IMAPSession {
             perform({ () throws -> ([UInt32], [UInt32: UInt64]) in
                 var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
                 evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
+                evaluator.recent = snapshotView.recent
                 let matched = evaluator.run(key, over: candidates)
                 let set = Set(matched)
                 var modSeqs: [UInt32: UInt64] = [:]
@@ -82,6 +83,7 @@ extension IMAPSession {
             }
             var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
             evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
+            evaluator.recent = snapshotView.recent
             let matched = Set(evaluator.run(key, over: candidates))
             let fields = candidates.filter { matched.contains($0.record.uid.rawValue) }
                 .map { SortFields(record: $0.record, sequence: $0.sequence, readHeaders: needsHeaders) }

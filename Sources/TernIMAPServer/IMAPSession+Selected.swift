@@ -29,14 +29,25 @@ extension IMAPSession {
         changesPending = false
         let id = current.id
         let since = current.knownModSeq
-        perform({ () throws -> (MailboxDelta, [UInt32]?) in
+        let lastKnown = current.uids.last ?? 0
+        let claimsRecent = !current.readOnly && !rev2Enabled
+        perform({ () throws -> (MailboxDelta, [UInt32]?, UID?) in
             let delta = try store.delta(id, since: since)
             // Rows that left for good while this session was not looking: compare UID lists instead.
             let present = delta.expungedIsComplete ? nil : try store.snapshot(id).messages.map(\.uid.rawValue)
-            return (delta, present)
+            // New messages: the first session to be shown them gets them as \Recent.
+            var recentFrom: UID?
+            if claimsRecent, delta.changed.contains(where: { $0.uid.rawValue > lastKnown }) {
+                recentFrom = try store.claimRecent(id, below: delta.uidNext)
+            }
+            return (delta, present, recentFrom)
         }) { [self] result in
             switch result {
-            case .success(let (delta, present)):
+            case .success(let (delta, present, recentFrom)):
+                if let recentFrom, var view {
+                    for message in delta.changed where message.uid >= recentFrom { view.recent.insert(message.uid.rawValue) }
+                    self.view = view
+                }
                 apply(delta, present: present, allowExpunge: allowExpunge)
                 done()
             case .failure(let error):
@@ -85,7 +96,7 @@ extension IMAPSession {
             }
             guard !view.pendingExpunges.contains(uid), let seq = view.sequenceNumber(of: uid) else { continue }
             if view.selfReported[uid] == message.modSeq.rawValue { continue }
-            var items = ["FLAGS \(flagList(message.flags, message.keywords))"]
+            var items = ["FLAGS \(flagList(message.flags, message.keywords, recent: view.recent.contains(uid)))"]
             if qresyncEnabled || rev2Enabled { items.insert("UID \(uid)", at: 0) }
             if condStoreEnabled { items.append("MODSEQ (\(message.modSeq))") }
             send("* \(seq) FETCH (\(items.joined(separator: " ")))")
@@ -93,6 +104,7 @@ extension IMAPSession {
         if !newUIDs.isEmpty {
             view.appendNew(newUIDs)
             send("* \(view.count) EXISTS")
+            if !rev2Enabled { send("* \(view.recentCount) RECENT") }
         }
         view.knownModSeq = delta.highestModSeq
         view.uidNext = delta.uidNext
@@ -136,8 +148,9 @@ extension IMAPSession {
         for line in flagsLines(view.keywords, readOnly: view.readOnly) { send(line) }
     }
 
-    func flagList(_ flags: SystemFlags, _ keywords: [String]) -> String {
+    func flagList(_ flags: SystemFlags, _ keywords: [String], recent: Bool = false) -> String {
         var names: [String] = []
+        if recent { names.append("\\Recent") }
         if flags.contains(.answered) { names.append("\\Answered") }
         if flags.contains(.flagged) { names.append("\\Flagged") }
         if flags.contains(.deleted) { names.append("\\Deleted") }
@@ -186,17 +199,24 @@ extension IMAPSession {
         }
         let verb = readOnly ? "EXAMINE" : "SELECT"
         let qresync = parameters.qresync
-        perform({ () throws -> (MailboxSnapshot, MailboxDelta?, [UInt32]?) in
+        let tracksRecent = !rev2Enabled
+        perform({ () throws -> (MailboxSnapshot, MailboxDelta?, [UInt32]?, UID?) in
             guard let info = try store.mailbox(named: name) else { throw StoreError.mailboxNotFound(name) }
             let snapshot = try store.snapshot(info.id)
+            // \Recent: SELECT takes the messages no session has been shown; EXAMINE only looks (RFC 3501 §6.3.2).
+            var recentFrom: UID?
+            if tracksRecent {
+                recentFrom = readOnly ? try store.firstRecentUID(info.id) : try store.claimRecent(info.id, below: snapshot.info.uidNext)
+            }
             guard let qresync, qresync.uidValidity == snapshot.info.uidValidity.rawValue,
-                  qresync.modSeq < snapshot.info.highestModSeq.rawValue else { return (snapshot, nil, nil) }
+                  qresync.modSeq < snapshot.info.highestModSeq.rawValue else { return (snapshot, nil, nil, recentFrom) }
             let delta = try store.delta(info.id, since: ModSeq(qresync.modSeq))
-            return (snapshot, delta, delta.expungedIsComplete ? nil : snapshot.messages.map(\.uid.rawValue))
+            return (snapshot, delta, delta.expungedIsComplete ? nil : snapshot.messages.map(\.uid.rawValue), recentFrom)
         }) { [self] result in
             switch result {
-            case .success(let (snapshot, delta, present)):
-                selected(tag: tag, snapshot, readOnly: readOnly, qresync: qresync, delta: delta, present: present, verb: verb)
+            case .success(let (snapshot, delta, present, recentFrom)):
+                selected(tag: tag, snapshot, readOnly: readOnly, qresync: qresync, delta: delta, present: present, verb: verb,
+                         recentFrom: recentFrom)
             case .failure(let error):
                 finish("\(tag) " + failureReply(error, context: verb))
             }
@@ -204,8 +224,9 @@ extension IMAPSession {
     }
 
     private func selected(tag: Tag, _ snapshot: MailboxSnapshot, readOnly: Bool, qresync: SelectParameters.QResync?,
-                          delta: MailboxDelta?, present: [UInt32]?, verb: String) {
+                          delta: MailboxDelta?, present: [UInt32]?, verb: String, recentFrom: UID?) {
         var view = MailboxView(snapshot: snapshot, readOnly: readOnly)
+        if let recentFrom { view.recent = Set(view.uids.filter { $0 >= recentFrom.rawValue }) }
         var keywords = Self.commonKeywords
         for message in snapshot.messages {
             for keyword in message.keywords where !keywords.contains(where: { $0.lowercased() == keyword.lowercased() }) {
@@ -216,7 +237,7 @@ extension IMAPSession {
         for line in flagsLines(keywords, readOnly: readOnly) { send(line) }
         send("* \(view.count) EXISTS")
         if !rev2Enabled {
-            send("* 0 RECENT")
+            send("* \(view.recentCount) RECENT")
             if let first = snapshot.messages.firstIndex(where: { !$0.flags.contains(.seen) }) {
                 send("* OK [UNSEEN \(first + 1)] First unseen message")
             }

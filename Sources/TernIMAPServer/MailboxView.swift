@@ -18,6 +18,9 @@ struct MailboxView: Sendable {
     /// Expunged by someone but not reported yet (a FETCH, STORE or SEARCH was running): still hold their sequence
     /// numbers, their data is gone.
     var pendingExpunges: Set<UInt32> = []
+    /// IMAP4rev1 \Recent: the UIDs this session is the first to be shown (empty for IMAP4rev2 sessions).
+    var recent: Set<UInt32> = []
+    var recentCount: Int { recent.isEmpty ? 0 : uids.reduce(0) { $0 + (recent.contains($1) ? 1 : 0) } }
     /// (UID → MODSEQ) of flag changes this session already reported itself (STORE replies), not to repeat them.
     var selfReported: [UInt32: UInt64] = [:]
     /// The keywords announced in `* FLAGS` (a new one is announced again before a FETCH shows it).

@@ -22,6 +22,8 @@ struct SearchEvaluator {
     /// Full-text index answers for the text keys of this search (see `lookUpText`).
     typealias TextAnswers = [SearchKey: (matches: Set<UInt32>, unindexed: Set<UInt32>)]
     var textAnswers: TextAnswers = [:]
+    /// The session's \Recent messages (IMAP4rev1).
+    var recent: Set<UInt32> = []
 
     /// Asks the store's full-text index about every text key in `key` (SUBJECT, FROM, TO, CC, BCC, BODY, TEXT and
     /// HEADER of those fields). Messages without an index entry are left to the file parse.
@@ -157,8 +159,9 @@ struct SearchEvaluator {
         case .draft: return info.flags.contains(.draft)
         case .flagged: return info.flags.contains(.flagged)
         case .seen: return info.flags.contains(.seen)
-        case .recent, .new: return false  // no \Recent in Tern (RFC 9051 dropped it)
-        case .old: return true
+        case .recent: return recent.contains(info.uid.rawValue)
+        case .new: return recent.contains(info.uid.rawValue) && !info.flags.contains(.seen)
+        case .old: return !recent.contains(info.uid.rawValue)
         case .unanswered: return !info.flags.contains(.answered)
         case .undeleted: return !info.flags.contains(.deleted)
         case .undraft: return !info.flags.contains(.draft)

@@ -33,6 +33,8 @@ public struct MailboxDelta: Sendable, Equatable {
 /// Counts for STATUS and LIST-STATUS.
 public struct MailboxCounts: Sendable, Equatable {
     public let messages: Int
+    /// Messages no session has been shown yet (IMAP4rev1 \Recent).
+    public var recent: Int = 0
     public let unseen: Int
     public let deleted: Int
     public let size: Int64
@@ -225,10 +227,12 @@ extension AccountStore {
     public func counts(_ id: MailboxID) throws(StoreError) -> MailboxCounts {
         try read { db in
             let row = try db.query("""
-                SELECT count(*), coalesce(sum((flags & ?) = 0), 0), coalesce(sum((flags & ?) != 0), 0), coalesce(sum(size), 0)
-                FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL
+                SELECT count(*), coalesce(sum((flags & ?) = 0), 0), coalesce(sum((flags & ?) != 0), 0), coalesce(sum(size), 0),
+                       coalesce(sum(uid >= (SELECT first_recent_uid FROM mailboxes WHERE id = ?3)), 0)
+                FROM messages WHERE mailbox_id = ?3 AND expunged_at IS NULL
                 """, [SystemFlags.seen.rawValue, SystemFlags.deleted.rawValue, id.rawValue])[0]
-            return MailboxCounts(messages: Int(row.int(0)!), unseen: Int(row.int(1)!), deleted: Int(row.int(2)!), size: row.int(3)!)
+            return MailboxCounts(messages: Int(row.int(0)!), recent: Int(row.int(4)!), unseen: Int(row.int(1)!),
+                                 deleted: Int(row.int(2)!), size: row.int(3)!)
         }
     }
 
@@ -424,6 +428,29 @@ extension AccountStore {
                 return (Set(matches), Set(unindexed))
             }
         }
+    }
+}
+
+extension AccountStore {
+    /// IMAP4rev1 \Recent: the first UID no session has been shown. Read-only (EXAMINE, STATUS).
+    public func firstRecentUID(_ id: MailboxID) throws(StoreError) -> UID {
+        try read { db in
+            UID(UInt32(try db.query("SELECT first_recent_uid FROM mailboxes WHERE id = ?", [id.rawValue]).first?.int(0) ?? 1))
+        }
+    }
+
+    /// Claims the messages below `uidNext` that no session has been shown yet: returns the first UID that is
+    /// \Recent for the caller (every UID from it up to `uidNext` - 1), or nil if another session already has them.
+    /// One write only when there is something to claim.
+    public func claimRecent(_ id: MailboxID, below uidNext: UID) throws(StoreError) -> UID? {
+        let first = try firstRecentUID(id)
+        guard first < uidNext else { return nil }
+        let claimed: Bool = try run { db in
+            try db.query("UPDATE mailboxes SET first_recent_uid = ? WHERE id = ? AND first_recent_uid = ?",
+                         [Int64(uidNext.rawValue), id.rawValue, Int64(first.rawValue)])
+            return db.changes == 1
+        }
+        return claimed ? first : nil
     }
 }
 

@@ -204,6 +204,11 @@ public final class AccountStore: Sendable {
         CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;
         INSERT INTO subscriptions SELECT name FROM mailboxes WHERE name IS NOT NULL AND subscribed = 1;
         """,
+        // Version 7: IMAP4rev1's \Recent: messages from `first_recent_uid` on have not been seen by any session yet.
+        """
+        ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+        UPDATE mailboxes SET first_recent_uid = uidnext;
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.

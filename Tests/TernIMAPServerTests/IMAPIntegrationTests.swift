@@ -171,7 +171,8 @@ import TernTestSupport
         // Exact bytes back, and the envelope decoded from the message.
         let body = try client.command("FETCH 1 (BODY.PEEK[] FLAGS)")
         #expect(body.untagged.first?.contains("\r\n" + first) == true, "\(body.untagged)")
-        #expect(body.untagged.first?.contains("FLAGS (\\Flagged $Work)") == true)
+        // IMAP4rev1: this session is the first to see the messages, so they are \Recent for it.
+        #expect(body.untagged.first?.contains("FLAGS (\\Recent \\Flagged $Work)") == true)
         let envelope = try client.command("UID FETCH 1 (ENVELOPE RFC822.SIZE)")
         #expect(envelope.untagged.first?.contains("RFC822.SIZE \(first.utf8.count)") == true)
         #expect(envelope.untagged.first?.contains("((\"Bob\" NIL \"bob\" \"example.org\"))") == true)
@@ -195,11 +196,11 @@ import TernTestSupport
         let labelled = try client.command("STORE 2 +FLAGS ($Important)")
         #expect(labelled.untagged.first?.hasPrefix("* FLAGS (") == true && labelled.untagged.first?.contains("$Important") == true,
                 "\(labelled.untagged)")
-        #expect(labelled.untagged.last == "* 2 FETCH (FLAGS (\\Seen $Important))")
+        #expect(labelled.untagged.last == "* 2 FETCH (FLAGS (\\Recent \\Seen $Important))")
         #expect(try client.command("STORE 2 -FLAGS.SILENT ($Important)").ok)
         // STORE reports the new flags; .SILENT does not.
         let stored = try client.command("STORE 1 +FLAGS (\\Seen)")
-        #expect(stored.untagged == ["* 1 FETCH (FLAGS (\\Flagged \\Seen $Work))"])
+        #expect(stored.untagged == ["* 1 FETCH (FLAGS (\\Recent \\Flagged \\Seen $Work))"])
         #expect(try client.command("STORE 1 -FLAGS.SILENT (\\Flagged)").untagged.isEmpty)
         // COPY with COPYUID; MOVE with COPYUID and the expunge.
         let copied = try client.command("COPY 1:2 Archive")
@@ -252,14 +253,37 @@ import TernTestSupport
         // A's FETCH: flag updates and EXISTS may come, EXPUNGE must not; sequence numbers stay A's.
         let fetch = try a.command("FETCH 1:3 (UID)")
         #expect(!fetch.untagged.contains { $0.hasSuffix("EXPUNGE") }, "\(fetch.untagged)")
-        #expect(fetch.untagged.contains("* 1 FETCH (FLAGS (\\Flagged))"))
+        #expect(fetch.untagged.contains("* 1 FETCH (FLAGS (\\Recent \\Flagged))"))
         #expect(fetch.untagged.contains("* 4 EXISTS"))
+        // A saw M4 first, so it is \Recent for A (with 1 and 3; 2 is expunged but not yet reported).
+        #expect(fetch.untagged.contains("* 3 RECENT"))
         #expect(fetch.untagged.contains("* 1 FETCH (UID 1)") && fetch.untagged.contains("* 3 FETCH (UID 3)"))
         // SEARCH does not expunge either; NOOP does.
         #expect(try a.command("SEARCH ALL").untagged.allSatisfy { !$0.hasSuffix("EXPUNGE") })
         let noop = try a.command("NOOP")
         #expect(noop.untagged == ["* 2 EXPUNGE"], "\(noop.untagged)")
         #expect(try a.command("UID SEARCH ALL").untagged == ["* SEARCH 1 3 4"])
+    }
+
+    /// IMAP4rev1 \Recent: the first session to SELECT after delivery gets the new messages as recent, nobody else
+    /// does; EXAMINE and STATUS only look; IMAP4rev2 sessions never see RECENT.
+    @Test func recentBelongsToTheFirstSessionThatSelects() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let a = try server.session()
+        let b = try server.session()
+        for n in 1...2 { #expect(try a.append("INBOX", message(subject: "R\(n)")).ok) }
+        #expect(try b.command("STATUS INBOX (RECENT)").untagged == ["* STATUS \"INBOX\" (RECENT 2)"])
+        #expect(try b.command("EXAMINE INBOX").untagged.contains("* 2 RECENT"))
+        #expect(try a.command("SELECT INBOX").untagged.contains("* 2 RECENT"))
+        #expect(try a.command("SEARCH RECENT").untagged == ["* SEARCH 1 2"])
+        #expect(try a.command("SEARCH NEW").untagged == ["* SEARCH 1 2"])
+        #expect(try a.command("SEARCH OLD").untagged == ["* SEARCH"])
+        #expect(try b.command("SELECT INBOX").untagged.contains("* 0 RECENT"))
+        #expect(try b.command("SEARCH RECENT").untagged == ["* SEARCH"])
+        let rev2 = try server.session()
+        #expect(try rev2.command("ENABLE IMAP4rev2").ok)
+        #expect(try !rev2.command("SELECT INBOX").untagged.contains { $0.hasSuffix("RECENT") })
     }
 
     @Test func idleIsWokenByAnotherSessionsChanges() throws {
@@ -275,9 +299,10 @@ import TernTestSupport
         #expect(try writer.append("INBOX", message(subject: "Wake up")).ok)
         #expect(try idler.readResponseLine() == "* 1 EXISTS")
         #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try idler.readResponseLine() == "* 1 RECENT")
         #expect(try writer.command("SELECT INBOX").ok)
         #expect(try writer.command("STORE 1 +FLAGS (\\Seen)").ok)
-        #expect(try idler.readResponseLine() == "* 1 FETCH (FLAGS (\\Seen))")
+        #expect(try idler.readResponseLine() == "* 1 FETCH (FLAGS (\\Recent \\Seen))")
         #expect(try writer.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok)
         #expect(try writer.command("EXPUNGE").ok)
         var line = try idler.readResponseLine()
@@ -305,7 +330,7 @@ import TernTestSupport
         try client.client.send("DONE\r\n")
         #expect(try client.readUntilTagged(tag).ok)
         let fetched = try client.command("FETCH 1 (UID FLAGS)")
-        #expect(fetched.untagged == ["* 1 FETCH (UID 2 FLAGS (\\Flagged \\Deleted))"])
+        #expect(fetched.untagged == ["* 1 FETCH (UID 2 FLAGS (\\Recent \\Flagged \\Deleted))"])
     }
 
     // MARK: CONDSTORE / QRESYNC and restarts
