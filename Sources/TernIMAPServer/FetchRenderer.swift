@@ -2,6 +2,7 @@
 // parsed with TernMIME. Runs on the blocking pool (file reads, MIME parsing); pure apart from reading the file.
 
 import Glibc
+import TernCore
 import TernIMAPCore
 import TernMIME
 import TernStore
@@ -144,7 +145,20 @@ struct FetchRenderer: Sendable {
                 let bytes = try parsed().section(spec.part, Self.sectionText(spec.text))
                 var name = "BODY[\(Self.sectionText(spec))]"
                 if let partial { name += "<\(partial.offset)>" }
-                item(name, bytes.map { IMAPString.literal(Self.slice($0, partial)) } ?? Array("NIL".utf8))
+                if var bytes, bytes.contains(0) {
+                    // NUL cannot travel in a literal (RFC 9051 §4.3). A part's content is sent base64-encoded (as
+                    // Dovecot does: the client learns the bytes, BINARY[] gives them raw); a whole message or header
+                    // goes as literal8, which clients that asked for BINARY understand.
+                    if !spec.part.isEmpty, spec.text == nil {
+                        bytes = Array(Base64.encode(bytes).utf8)
+                        item(name, IMAPString.literal(Self.slice(bytes, partial)))
+                    } else {
+                        let data = Self.slice(bytes, partial)
+                        item(name, Array("~{\(data.count)}\r\n".utf8) + data)
+                    }
+                } else {
+                    item(name, bytes.map { IMAPString.literal(Self.slice($0, partial)) } ?? Array("NIL".utf8))
+                }
             case .binary(let part, let partial, _):
                 var name = "BINARY[\(part.map(String.init).joined(separator: "."))]"
                 if let partial { name += "<\(partial.offset)>" }

@@ -219,6 +219,29 @@ import TernTestSupport
         #expect(deleted.output.contains("INBOX"))
     }
 
+    /// RFC 3516: binary content appended with literal8 comes back raw through BINARY, and base64-encoded through
+    /// BODY[part] (a literal may not carry NUL).
+    @Test func binaryContentWithNUL() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        let part: [UInt8] = [0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a]
+        let head = Array("From: a@example.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n".utf8)
+        let message = head + part + Array("\r\n--b--\r\n".utf8)
+        let appended = try client.command("APPEND INBOX ~{\(message.count)}", continuations: [message + [13, 10]])
+        #expect(appended.status.hasPrefix("OK [APPENDUID "), "\(appended.tagged)")
+        #expect(try client.command("SELECT INBOX").ok)
+        let body = try client.command("FETCH 1 (BODY.PEEK[1])")
+        #expect(body.untagged == ["* 1 FETCH (BODY[1] {12}\r\nAC3kCg0KCg==)"], "\(body.untagged)")
+        let size = try client.command("FETCH 1 (BINARY.SIZE[1])")
+        #expect(size.untagged == ["* 1 FETCH (BINARY.SIZE[1] 7)"])
+        let tag = client.makeTag()
+        try client.client.send("\(tag) FETCH 1 (BINARY.PEEK[1])\r\n")
+        #expect(try client.client.readLine() == "* 1 FETCH (BINARY[1] ~{7}")
+        #expect(try client.client.readExactly(7) == part)
+        #expect(try client.readUntilTagged(tag).ok)
+    }
+
     @Test func badInputGetsBADAndTheSessionGoesOn() throws {
         let server = try IMAPServer()
         try server.addUser()
