@@ -857,11 +857,22 @@ public final class AccountStore: Sendable {
                         let info = file.split(separator: ":", maxSplits: 1)
                         let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
                         let expungedAt = metadata.deletedAt ?? log?.expunged[uid]
+                        // The MIME parse and full-text entry a delivery would have made (unreadable files get none and
+                        // are parsed when fetched).
+                        let parsed = (try? DurableFile.read(maildir.cur + "/" + file)).map { MessageMetadata(parsing: $0) }
                         try db.query("""
-                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq, expunged_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
+                                                  expunged_at, envelope, body_structure, body, sent_date)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
-                                  flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt])
+                                  flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt, parsed?.envelope,
+                                  parsed?.bodyStructure, parsed?.body, parsed?.sentDate])
+                        if let text = parsed?.text {
+                            let row = db.lastInsertRowID
+                            try db.query("INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                         [row] + text.values.map { $0 as any SQLiteBindable })
+                            try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
+                        }
                         if expungedAt == nil { try Self.addUsage(db, bytes: Int64(status.st_size), messages: 1) }
                     }
                     try db.query("UPDATE mailboxes SET uidnext = ? WHERE id = ?", [Int64(next), id])
@@ -890,7 +901,8 @@ public final class AccountStore: Sendable {
                 let info = file.split(separator: ":", maxSplits: 1)
                 let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
                 _ = try committer.submit(PendingAppend(mailbox: MailboxID(id), file: file, size: Int(status.st_size),
-                                                       flags: flags, internalDate: Int64(status.st_mtim.tv_sec)))
+                                                       flags: flags, internalDate: Int64(status.st_mtim.tv_sec),
+                                                       metadata: (try? DurableFile.read(path)).map { MessageMetadata(parsing: $0) }))
             }
         }
     }

@@ -54,6 +54,11 @@ func removeIndex(_ root: String) throws {
         }
         #expect(try rebuilt.deletedMessages().count == deletedBefore)
         #expect(try rebuilt.read("Projekte/Übersicht", uid: UID(1)) == message("p"))
+        // The rebuild parses each file like a delivery: cached envelope, full-text entry.
+        let box = try #require(try rebuilt.mailbox(named: "Projekte/Übersicht"))
+        #expect(try rebuilt.records(box.id, uids: [UID(1)]).first?.metadata != nil)
+        let found = try rebuilt.textSearch(box.id, column: "subject", needle: "p")
+        #expect(found.matches.contains(UID(1)) && found.unindexed.isEmpty)
         // The deleted mailbox's messages are still restorable.
         let gone = try rebuilt.deletedMessages().filter { $0.mailboxName == "Gone" }
         #expect(gone.count == 1)
