@@ -47,6 +47,9 @@ public protocol ConnectionContext: AnyObject {
 
     /// Queues bytes for output. Writes are coalesced and flushed when the current event has been handled.
     func write(_ bytes: [UInt8])
+    /// Bytes written but not yet taken by the socket; a handler producing a lot of output (FETCH 1:*) waits for
+    /// this to drop before producing more.
+    var pendingOutputBytes: Int { get }
     /// Upgrades to TLS after the plaintext reply already written. Input buffered so far is discarded
     /// (CVE-2011-0411: commands pipelined before the handshake must never run after it); returns the number of
     /// bytes dropped. Throws if the listener has no TLS, or TLS is already on.

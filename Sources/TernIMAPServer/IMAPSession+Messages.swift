@@ -2,6 +2,7 @@
 // APPEND (APPENDUID, MULTIAPPEND). Never an EXPUNGE response during FETCH or STORE (RFC 9051 §7.5.1): their
 // refresh holds expunges back.
 
+import TernCore
 import TernIMAPCore
 import TernStore
 
@@ -19,8 +20,11 @@ extension IMAPSession {
 
     // MARK: FETCH
 
-    /// Messages rendered per trip to the blocking pool, so a FETCH 1:* of a big mailbox streams out in pieces.
+    /// Messages rendered per trip to the blocking pool, so a FETCH 1:* of a big mailbox streams out in pieces…
     static let fetchBatch = 200
+    /// …and at most about this many bytes of output per trip; the next trip waits until the client has taken most
+    /// of it, so a slow client downloading a big mailbox never makes the server hold it all in memory.
+    static let fetchOutputBudget = 4 * 1024 * 1024
 
     func fetch(tag: Tag, _ set: SequenceSet, _ attributes: [FetchAttribute], _ modifiers: FetchModifiers, uid: Bool) {
         guard let store, let view, let uids = resolve(set, uid: uid, tag: tag) else { return }
@@ -61,11 +65,19 @@ extension IMAPSession {
                    allowExpunge: false)
             return
         }
+        if connection.pendingOutputBytes > Self.fetchOutputBudget {
+            // Wait for the client to read (input is paused meanwhile, as for any running command).
+            isBusy = true
+            connection.pauseReading()
+            connection.schedule(after: .milliseconds(20)) { [self] in
+                fetchBatch(tag: tag, uids: uids, renderer: renderer, markSeen: markSeen, changedSince: changedSince, missing: missing)
+            }
+            return
+        }
         let batch = Array(uids.prefix(Self.fetchBatch).map(UID.init))
-        let rest = uids.dropFirst(Self.fetchBatch)
         let id = view.id
         let sequence = batch.map { view.sequenceNumber(of: $0.rawValue) ?? 0 }
-        perform({ () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool) in
+        perform({ () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int) in
             var records = try store.records(id, uids: batch)
             let missing = records.count < batch.count
             var seenChanged: [UInt32: UInt64] = [:]
@@ -79,22 +91,30 @@ extension IMAPSession {
             }
             var output: [UInt8] = []
             let sequenceOf = Dictionary(uniqueKeysWithValues: zip(batch.map(\.rawValue), sequence))
+            var consumed = batch.count
             for record in records {
+                if output.count > Self.fetchOutputBudget {
+                    // The rest of the batch goes in the next trip; their \Seen change is reported as an update.
+                    consumed = batch.firstIndex(of: record.uid) ?? batch.count
+                    for uid in batch[consumed...] { seenChanged[uid.rawValue] = nil }
+                    break
+                }
                 if let changedSince, record.info.modSeq.rawValue <= changedSince { continue }
                 do throws(FetchRenderer.RenderError) {
                     output += try renderer.render(sequence: sequenceOf[record.uid.rawValue] ?? 0, record: record,
                                                   forceFlags: seenChanged[record.uid.rawValue] != nil)
                 } catch {
                     switch error {
-                    case .unknownTransferEncoding: return (output, seenChanged, missing, true)
+                    case .unknownTransferEncoding: return (output, seenChanged, missing, true, batch.count)
                     case .unreadable: continue  // expunged and purged meanwhile, or a file gone: reported as missing
                     }
                 }
             }
-            return (output, seenChanged, missing, false)
+            return (output, seenChanged, missing, false, consumed)
         }) { [self] result in
             switch result {
-            case .success(let (output, seen, batchMissing, unknownCTE)):
+            case .success(let (output, seen, batchMissing, unknownCTE, consumed)):
+                let rest = uids.dropFirst(consumed)
                 send(output)
                 if var view = self.view {
                     for (uid, modSeq) in seen { view.selfReported[uid] = modSeq }

@@ -170,6 +170,7 @@ private final class FailedConnection: ConnectionContext {
         set {}
     }
     func write(_ bytes: [UInt8]) {}
+    var pendingOutputBytes: Int { 0 }
     func startTLS() throws -> Int { throw StartTLSError.notAvailable }
     func pauseReading() {}
     func resumeReading() {}

@@ -87,6 +87,7 @@ final class SocketConnection: ConnectionContext, Selectable {
     private var didBecomeActive = false
     /// High-water mark of queued output, for tests and stats.
     private(set) var maxQueuedOutput = 0
+    var pendingOutputBytes: Int { queuedOutputBytes }
     var queuedOutputBytes: Int { outbound.byteCount + pendingPlaintext.count + pendingUncompressed.count }
 
     init(

@@ -66,6 +66,8 @@ public final class Database {
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
     public let path: String
+    /// Commits are fsynced (`synchronous = FULL`) unless a caller asks for a relaxed one.
+    public let durableCommits: Bool
 
     /// Opens (creating if needed) a database in WAL mode with a busy timeout, so several processes (ternd and
     /// ternctl) can write the same file safely.
@@ -82,6 +84,7 @@ public final class Database {
         }
         handle = pointer
         self.path = path
+        self.durableCommits = durableCommits
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(handle, 1)
         try execute("PRAGMA journal_mode = WAL")
@@ -177,6 +180,15 @@ public final class Database {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Like `transaction`, but committed without waiting for the disk (`synchronous = NORMAL` for this one commit):
+    /// for changes that need not survive a power loss (flag changes, expunges — the message is kept either way),
+    /// which then cost no fsync. A later durable commit makes them durable too; a crash never corrupts.
+    public func relaxedTransaction<R>(_ body: () throws -> R) throws -> R {
+        try execute("PRAGMA synchronous = NORMAL")
+        defer { try? execute(durableCommits ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") }
+        return try transaction(body)
     }
 
     /// Runs `body` in a read transaction (BEGIN DEFERRED): every query sees the same snapshot of a WAL database,

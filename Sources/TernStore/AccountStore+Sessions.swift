@@ -335,7 +335,7 @@ extension AccountStore {
         guard let info = try mailbox(id: id) else { throw .mailboxNotFound("#\(id)") }
         let cur = "\(root)/mail/\(id)/cur/"
         let result: FlagUpdateResult = try run { db in
-            try db.transaction {
+            try db.relaxedTransaction {
                 let modseq = try Self.nextModSeq(db)
                 var result = FlagUpdateResult()
                 for uid in uids {
@@ -418,9 +418,11 @@ extension AccountStore {
         }
         return try read { db in
             try db.readTransaction {
+                // The full-text table is asked first (a subquery, so the planner cannot turn it into a MATCH per row).
                 let matches = try db.query("""
-                    SELECT m.uid FROM message_text t JOIN messages m ON m.id = t.rowid
-                    WHERE m.mailbox_id = ?2 AND m.expunged_at IS NULL AND (\(condition))
+                    SELECT m.uid FROM messages m
+                    WHERE m.id IN (SELECT t.rowid FROM message_text t WHERE \(condition))
+                      AND m.mailbox_id = ?2 AND m.expunged_at IS NULL
                     """, [argument, id.rawValue]).map { UID(UInt32($0.int(0)!)) }
                 let unindexed = try db.query("""
                     SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL AND text_indexed = 0
@@ -446,9 +448,11 @@ extension AccountStore {
         let first = try firstRecentUID(id)
         guard first < uidNext else { return nil }
         let claimed: Bool = try run { db in
-            try db.query("UPDATE mailboxes SET first_recent_uid = ? WHERE id = ? AND first_recent_uid = ?",
-                         [Int64(uidNext.rawValue), id.rawValue, Int64(first.rawValue)])
-            return db.changes == 1
+            try db.relaxedTransaction {
+                try db.query("UPDATE mailboxes SET first_recent_uid = ? WHERE id = ? AND first_recent_uid = ?",
+                             [Int64(uidNext.rawValue), id.rawValue, Int64(first.rawValue)])
+                return db.changes == 1
+            }
         }
         return claimed ? first : nil
     }

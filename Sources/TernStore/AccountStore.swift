@@ -593,7 +593,7 @@ public final class AccountStore: Sendable {
         let info = try requireMailbox(mailboxName)
         let cur = "\(root)/mail/\(info.id)/cur/"
         let changed: [(UID, SystemFlags, ModSeq)] = try run { db in
-            try db.transaction {
+            try db.relaxedTransaction {
                 let modseq = try Self.nextModSeq(db)
                 var changed: [(UID, SystemFlags, ModSeq)] = []
                 for uid in uids {
@@ -637,7 +637,7 @@ public final class AccountStore: Sendable {
         for keyword in keywords { try Keywords.validate(keyword) }
         let info = try requireMailbox(mailboxName)
         let changed: [(UID, [String], ModSeq)] = try run { db in
-            try db.transaction {
+            try db.relaxedTransaction {
                 let modseq = try Self.nextModSeq(db)
                 var changed: [(UID, [String], ModSeq)] = []
                 for uid in uids {
@@ -673,7 +673,7 @@ public final class AccountStore: Sendable {
         let info = try requireMailbox(mailboxName)
         let now = clock()
         let (removed, modSeq): ([UID], Int64) = try run { db in
-            try db.transaction {
+            try db.relaxedTransaction {
                 let modseq = try Self.nextModSeq(db)
                 var removed: [UID] = []
                 for uid in uids {

@@ -242,6 +242,25 @@ import TernTestSupport
         #expect(try client.readUntilTagged(tag).ok)
     }
 
+    /// A FETCH bigger than the output budget streams in pieces and arrives complete, in order.
+    @Test func bigFetchStreamsCompletely() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        let line = String(repeating: "0123456789abcdef", count: 6) + "\r\n"
+        let big = message(subject: "Big", body: String(repeating: line, count: 4000))  // ~400 KB
+        for _ in 1...15 { #expect(try client.append("INBOX", big).ok) }
+        #expect(try client.command("SELECT INBOX").ok)
+        usleep(200_000)
+        let fetched = try client.command("FETCH 1:* (BODY.PEEK[])")
+        #expect(fetched.ok)
+        #expect(fetched.untagged.count == 15)
+        for (n, response) in fetched.untagged.enumerated() {
+            #expect(response.hasPrefix("* \(n + 1) FETCH (BODY[] {\(big.utf8.count)}\r\n"))
+            #expect(response.hasSuffix(big + ")"))
+        }
+    }
+
     @Test func badInputGetsBADAndTheSessionGoesOn() throws {
         let server = try IMAPServer()
         try server.addUser()

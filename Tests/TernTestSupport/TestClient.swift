@@ -107,7 +107,14 @@ public final class TestClient {
             guard let chunk = try receiveSome(limit: count - result.count), !chunk.isEmpty else {
                 throw TestClientError.timeout("reading \(count) bytes")
             }
-            result += chunk
+            // A TLS record may decrypt to more than was asked for: keep the rest for the next read.
+            let needed = count - result.count
+            if chunk.count > needed {
+                result += chunk[..<needed]
+                plaintext = Array(chunk[needed...]) + plaintext
+            } else {
+                result += chunk
+            }
         }
         return result
     }
