@@ -27,7 +27,7 @@
 #   ACCOUNTS=20         accounts used by figure 1 (client i uses account i % ACCOUNTS: 100 clients = 5 per account)
 #   MSGS=500            messages put into each of those INBOXes (APPEND over IMAP, same messages in both servers)
 #   IDLE_TERN=10000 IDLE_DOVE=3000   sessions of figure 2 (0 skips it); spread over IDLE_ACCOUNTS accounts
-#   IDLE_ACCOUNTS=200   (Tern allows 50 sessions per account) each with IDLE_MSGS=20 messages
+#   IDLE_ACCOUNTS=250   (Tern allows 50 sessions per account: 40 each) each with IDLE_MSGS=20 messages
 #   NOTIFY_N=200        samples of figure 3 (0 skips it)
 #   PORT_BASE=18500     first of the 2 loopback ports used
 #   KEEP_TMP=1          keep the temporary directory (configs, logs, both servers' data)
@@ -47,7 +47,7 @@ ACCOUNTS=${ACCOUNTS:-20}
 MSGS=${MSGS:-500}
 IDLE_TERN=${IDLE_TERN:-10000}
 IDLE_DOVE=${IDLE_DOVE:-3000}
-IDLE_ACCOUNTS=${IDLE_ACCOUNTS:-200}
+IDLE_ACCOUNTS=${IDLE_ACCOUNTS:-250}
 IDLE_MSGS=${IDLE_MSGS:-20}
 NOTIFY_N=${NOTIFY_N:-200}
 PORT_BASE=${PORT_BASE:-18500}
@@ -201,7 +201,8 @@ if [ "$HAVE_DOVE" = 1 ]; then
 base_dir = $D/run
 state_dir = $D/state
 log_path = $D/dovecot.log
-info_log_path = /dev/null  # like Tern at log_level = "warning": no line per login
+# like Tern at log_level = "warning": no line per login
+info_log_path = /dev/null
 protocols = imap
 listen = 127.0.0.1
 ssl = required
