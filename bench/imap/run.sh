@@ -359,10 +359,13 @@ fi
 # ---- figure 2: memory of idle sessions ----
 mem_run() { # server sessions
     local s=$1 n=$2 pid before after lpid i est open
-    pid=$(pid_of "$s")
     [ "$n" -gt 0 ] || return 0
-    alive "$s"
-    sleep 1
+    # a fresh server process, so memory freed by figures 1 and 3 (and kept by malloc) does not hide the growth
+    restart "$s"
+    pid=$(pid_of "$s")
+    # warm-up: 64 sessions opened and closed, so lazy initialisation is not counted
+    "$LOAD" -m idle -p "$(port_of "$s")" -U idle -A "$IDLE_ACCOUNTS" -N 64 -T 8 -H 0 </dev/null >/dev/null 2>&1 || true
+    sleep 2
     before=$(mem_kb "$pid")
     rm -f "$TMP/hold"; mkfifo "$TMP/hold"
     "$LOAD" -m idle -p "$(port_of "$s")" -U idle -A "$IDLE_ACCOUNTS" -N "$n" -T 8 -H 300 <"$TMP/hold" >"$TMP/idle.out" 2>"$TMP/idle.err" &
@@ -392,6 +395,18 @@ mem_run() { # server sessions
         add "$s nproc" "$np"
     fi
     sleep 2 # sessions closing
+}
+restart() { # server
+    if [ "$1" = tern ]; then
+        stop "$PID_TERN"
+        start tern "$TERND" --config "$TMP/tern/ternd.toml"; PID_TERN=$START_PID
+        wait_port "$P_TERN" "$PID_TERN" tern
+    else
+        stop "$PID_DOVE"
+        sleep 1 # its children exit after the master
+        start dovecot "$DOVECOT" -F -c "$D/dovecot.conf"; PID_DOVE=$START_PID
+        wait_port "$P_DOVE" "$PID_DOVE" dovecot
+    fi
 }
 for s in "${SERVERS[@]}"; do
     n=$IDLE_TERN; [ "$s" = dove ] && n=$IDLE_DOVE
