@@ -424,7 +424,7 @@ stats() {
 }
 fmt() {
     [ -n "$1" ] || { printf 'n/a'; return; }
-    awk -v s="$1" 'BEGIN { split(s, x, " "); d = (x[1] >= 1000) ? 0 : 1
+    awk -v s="$1" 'BEGIN { split(s, x, " "); d = (x[1] >= 1000 || x[1] == int(x[1])) ? 0 : 1
         if (x[2] == x[3]) printf "%.*f", d, x[1]; else printf "%.*f [%.*f-%.*f]", d, x[1], d, x[2], d, x[3] }'
 }
 med() { if [ -n "$1" ]; then echo "${1%% *}"; fi; }
@@ -475,7 +475,7 @@ done
 echo "2. memory per idle session (LOGIN, SELECT INBOX, IDLE); Tern $(med "$(stats "tern idle_n")") sessions, Dovecot $(med "$(stats "dove idle_n")")"
 row "   PSS growth per session (KB)" "pss_kb"
 row "   RSS growth per session (KB)" "rss_kb"
-row "   server processes (with all open)" "nproc"
+row "   server processes, all open" "nproc"
 echo "   Tern goal: <= 30 KB per session: $(verdict "$(med "$(stats "tern pss_kb")")" "<=" 30)"
 echo "3. APPEND -> '* N EXISTS' on an idling client, $NOTIFY_N samples"
 row "   p50 (us)" "notify_p50_us"
