@@ -39,7 +39,7 @@
  *   -D domain ("example.com") -P password ("password1x") -A accounts (10)
  *   -o first account index (0) -c clients (10) -n messages/samples (500)
  *   -N sessions (1000) -T threads (8) -d secs (5) -w warm-up secs (1)
- *   -H hold secs (120) -r seed (1)
+ *   -H hold secs (120) -r seed (1) -Q search queries rotated (3; 1 = only UNSEEN, no header search)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -65,6 +65,7 @@ static const char *addr = "127.0.0.1", *uprefix = "user", *domain = "example.com
 static int port, naccounts = 10, first_acct = 0, nclients = 10, nmsgs = 500, nsessions = 1000, nthreads = 8;
 static double dur = 5, warm = 1, hold = 120;
 static unsigned seed = 1;
+static int nsearchq = 3; /* -Q: search queries rotated (1 = UNSEEN only, 3 = also FROM and SUBJECT) */
 static SSL_CTX *ctx;
 static atomic_long g_errors;
 static atomic_int g_err_printed;
@@ -480,7 +481,7 @@ static void *mix_thread(void *arg) {
             if (res == 0) { record(cl, OP_BODY, t0, t1); cl->body_bytes += c->lit_bytes; }
         } else if (x < 50) {
             static const char *q[] = {"UNSEEN", "FROM \"user3\"", "SUBJECT \"topic7\""};
-            res = cmd(c, "search", "UID SEARCH %s", q[srot++ % 3]);
+            res = cmd(c, "search", "UID SEARCH %s", q[srot++ % nsearchq]);
             t1 = now();
             if (res == 0) record(cl, OP_SEARCH, t0, t1);
         } else if (x < 70) {
@@ -734,7 +735,7 @@ static int run_notify(void) {
 int main(int argc, char **argv) {
     const char *mode = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "m:p:a:U:D:P:A:o:c:n:N:T:d:w:H:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:p:a:U:D:P:A:o:c:n:N:T:d:w:H:r:Q:")) != -1) {
         switch (opt) {
         case 'm': mode = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -752,6 +753,7 @@ int main(int argc, char **argv) {
         case 'w': warm = atof(optarg); break;
         case 'H': hold = atof(optarg); break;
         case 'r': seed = (unsigned)atoi(optarg); break;
+        case 'Q': nsearchq = atoi(optarg) < 1 ? 1 : atoi(optarg) > 3 ? 3 : atoi(optarg); break;
         default: goto usage;
         }
     }

@@ -25,6 +25,7 @@
 #   CLIENTS="10 100"    client counts of figure 1
 #   DUR=4 WARM=1        measured and warm-up seconds of each figure 1 run
 #   ACCOUNTS=20         accounts used by figure 1 (client i uses account i % ACCOUNTS: 100 clients = 5 per account)
+#   SEARCHQ=3           search queries rotated by figure 1 (1 = only UNSEEN: no FROM/SUBJECT header search)
 #   MSGS=500            messages put into each of those INBOXes (APPEND over IMAP, same messages in both servers)
 #   IDLE_TERN=10000 IDLE_DOVE=3000   sessions of figure 2 (0 skips it); spread over IDLE_ACCOUNTS accounts
 #   IDLE_ACCOUNTS=250   (Tern allows 50 sessions per account: 40 each) each with IDLE_MSGS=20 messages
@@ -45,6 +46,7 @@ DUR=${DUR:-4}
 WARM=${WARM:-1}
 ACCOUNTS=${ACCOUNTS:-20}
 MSGS=${MSGS:-500}
+SEARCHQ=${SEARCHQ:-3}
 IDLE_TERN=${IDLE_TERN:-10000}
 IDLE_DOVE=${IDLE_DOVE:-3000}
 IDLE_ACCOUNTS=${IDLE_ACCOUNTS:-250}
@@ -319,7 +321,7 @@ run_mix() { # server clients rep
     pid=$(pid_of "$s")
     alive "$s"
     c0=$(cpu_ticks "$pid")
-    "$LOAD" -m mix -p "$(port_of "$s")" -U user -A "$ACCOUNTS" -n "$MSGS" -c "$c" -d "$DUR" -w "$WARM" -r "$3" \
+    "$LOAD" -m mix -p "$(port_of "$s")" -U user -A "$ACCOUNTS" -n "$MSGS" -c "$c" -d "$DUR" -w "$WARM" -r "$3" -Q "$SEARCHQ" \
         >"$f" 2>"$TMP/mix.err" || { cat "$TMP/mix.err" >&2; die "imap_load failed against $s"; }
     c1=$(cpu_ticks "$pid")
     alive "$s"
