@@ -5,6 +5,8 @@
 import Foundation
 import TernStore
 
+setvbuf(stdout, nil, _IOLBF, 0)  // progress lines appear as they happen, also when redirected
+
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 50_000 : 50_000
 let queries = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 200 : 200
 let root = (ProcessInfo.processInfo.environment["BENCH_DIR"] ?? NSTemporaryDirectory()) + "/tern-bench-search-\(UUID().uuidString)"
