@@ -58,6 +58,53 @@ struct FetchRenderer: Sendable {
         return "(" + names.joined(separator: " ") + ")"
     }
 
+    /// True if every item that needs the message needs only its top-level header (a mail program's header sync:
+    /// `BODY.PEEK[HEADER.FIELDS (…)]`, RFC822.HEADER) and ENVELOPE/BODYSTRUCTURE come from the index: then only
+    /// the header is read from the file.
+    func needsOnlyHeader(_ record: MessageRecord) -> Bool {
+        attributes.allSatisfy { attribute in
+            switch attribute {
+            case .bodySection(let spec, _, _):
+                guard spec.part.isEmpty else { return false }
+                switch spec.text {
+                case .header, .headerFields, .headerFieldsNot: return true
+                default: return false
+                }
+            case .rfc822Header: return true
+            case .envelope, .body, .bodyStructure: return record.metadata != nil
+            case .rfc822, .rfc822Text, .binary, .binarySize, .preview: return false
+            default: return true
+            }
+        }
+    }
+
+    /// The file's bytes up to and including the blank line that ends the header (all of it if there is none).
+    static func readHeader(_ path: String) throws(RenderError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable("\(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var scanned = 0
+        while bytes.count < 4 * 1024 * 1024 {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+            // Look for LF (CR) LF from where the last look stopped.
+            var index = max(0, scanned - 2)
+            while index < bytes.count {
+                if bytes[index] == 10 {
+                    if index + 1 < bytes.count, bytes[index + 1] == 10 { return Array(bytes[...(index + 1)]) }
+                    if index + 2 < bytes.count, bytes[index + 1] == 13, bytes[index + 2] == 10 { return Array(bytes[...(index + 2)]) }
+                }
+                index += 1
+            }
+            scanned = bytes.count
+        }
+        return bytes
+    }
+
     static func readFile(_ path: String) throws(RenderError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .unreadable("\(path): \(String(cString: strerror(errno)))") }
@@ -81,9 +128,10 @@ struct FetchRenderer: Sendable {
     /// `* seq FETCH (…)\r\n` for one message. `forceFlags`: include FLAGS (\Seen was just set).
     func render(sequence: Int, record: MessageRecord, forceFlags: Bool) throws(RenderError) -> [UInt8] {
         var message: MIMEMessage?
+        let headerOnly = needsOnlyHeader(record)
         func parsed() throws(RenderError) -> MIMEMessage {
             if let message { return message }
-            let parsed = MIMEMessage(parsing: try Self.readFile(record.path))
+            let parsed = MIMEMessage(parsing: headerOnly ? try Self.readHeader(record.path) : try Self.readFile(record.path))
             message = parsed
             return parsed
         }

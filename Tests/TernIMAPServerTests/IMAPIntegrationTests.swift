@@ -252,6 +252,13 @@ import TernTestSupport
         for _ in 1...15 { #expect(try client.append("INBOX", big).ok) }
         #expect(try client.command("SELECT INBOX").ok)
         usleep(200_000)
+        // A header sync reads only the headers of the files, and gets them exactly.
+        let headers = try client.command("FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] ENVELOPE)")
+        #expect(headers.untagged.count == 3)
+        #expect(headers.untagged.allSatisfy { $0.contains("BODY[HEADER.FIELDS (SUBJECT FROM)] {45}\r\nFrom: Bob <bob@example.org>\r\nSubject: Big\r\n\r\n") },
+                "\(headers.untagged.first?.prefix(300) ?? "")")
+        let header = try client.command("FETCH 1 (RFC822.HEADER)")
+        #expect(header.untagged.first?.hasSuffix("Message-ID: <Big@example.org>\r\n\r\n)") == true)
         let fetched = try client.command("FETCH 1:* (BODY.PEEK[])")
         #expect(fetched.ok)
         #expect(fetched.untagged.count == 15)
