@@ -397,31 +397,13 @@ extension AccountStore {
     /// full-text entry (the caller must check those another way).
     public func textSearch(_ id: MailboxID, column: String?, needle: String) throws(StoreError) -> (matches: Set<UID>, unindexed: Set<UID>) {
         if let column, !SearchableText.columns.contains(column) { return ([], []) }
-        let lowered = needle.lowercased()
-        // 3+ characters: an FTS5 phrase of trigrams, which is exactly substring matching and uses the index.
-        // Shorter: LIKE, which scans the (already lower-cased) text.
-        let condition: String
-        let argument: String
-        if lowered.count >= 3 {
-            let phrase = "\"" + lowered.replacingAll("\"", with: "\"\"") + "\""
-            argument = (column.map { "\($0) : " } ?? "") + phrase
-            condition = "t.message_text MATCH ?1"
-        } else {
-            var escaped = ""
-            for character in lowered {
-                if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
-                escaped.append(character)
-            }
-            argument = "%" + escaped + "%"
-            condition = (column.map { [$0] } ?? SearchableText.columns).map { "t.\($0) LIKE ?1 ESCAPE '\\'" }
-                .joined(separator: " OR ")
-        }
+        let (subquery, argument) = FullText.rowQuery(column: column, needle: needle)
         return try read { db in
             try db.readTransaction {
                 // The full-text table is asked first (a subquery, so the planner cannot turn it into a MATCH per row).
                 let matches = try db.query("""
                     SELECT m.uid FROM messages m
-                    WHERE m.id IN (SELECT t.rowid FROM message_text t WHERE \(condition))
+                    WHERE m.id IN (\(subquery))
                       AND m.mailbox_id = ?2 AND m.expunged_at IS NULL
                     """, [argument, id.rawValue]).map { UID(UInt32($0.int(0)!)) }
                 let unindexed = try db.query("""
@@ -455,16 +437,5 @@ extension AccountStore {
             }
         }
         return claimed ? first : nil
-    }
-}
-
-extension String {
-    /// Every occurrence of `target` replaced (Foundation-free).
-    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
-        }
-        return result
     }
 }

@@ -209,6 +209,15 @@ public final class AccountStore: Sendable {
         ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
         UPDATE mailboxes SET first_recent_uid = uidnext;
         """,
+        // Version 8: header fields and body text in separate full-text tables (see FullText.swift).
+        """
+        CREATE VIRTUAL TABLE header_text USING fts5(subject, sender, recipient, cc, bcc, headers, tokenize = 'trigram');
+        CREATE VIRTUAL TABLE body_text USING fts5(body, tokenize = 'trigram');
+        INSERT INTO header_text (rowid, subject, sender, recipient, cc, bcc, headers)
+            SELECT rowid, subject, sender, recipient, cc, bcc, headers FROM message_text;
+        INSERT INTO body_text (rowid, body) SELECT rowid, body FROM message_text;
+        DROP TABLE message_text;
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
@@ -531,15 +540,9 @@ public final class AccountStore: Sendable {
                                   item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate])
                         let row = db.lastInsertRowID
                         if let text = item.metadata?.text {
-                            try db.query("INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                         [row] + text.values.map { $0 as any SQLiteBindable })
-                            try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
+                            try FullText.insert(db, row: row, text)
                         } else if let source = item.textSource {
-                            try db.query("""
-                                INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body)
-                                SELECT ?, subject, sender, recipient, cc, bcc, headers, body FROM message_text WHERE rowid = ?
-                                """, [row, source])
-                            if db.changes > 0 { try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row]) }
+                            try FullText.copy(db, row: row, from: source)
                         }
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
@@ -767,7 +770,7 @@ public final class AccountStore: Sendable {
                         UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
                         """, [id])
                     try db.query("DELETE FROM messages WHERE id = ?", [id])
-                    try db.query("DELETE FROM message_text WHERE rowid = ?", [id])
+                    try FullText.delete(db, row: id)
                 }
             }
         }
@@ -793,7 +796,7 @@ public final class AccountStore: Sendable {
                     UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
                     """, [row.int(0)!])
                 try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!])
-                try db.query("DELETE FROM message_text WHERE rowid = ?", [row.int(0)!])
+                try FullText.delete(db, row: row.int(0)!)
             }
         }
         return rows.count
@@ -867,12 +870,7 @@ public final class AccountStore: Sendable {
                             """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
                                   flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt, parsed?.envelope,
                                   parsed?.bodyStructure, parsed?.body, parsed?.sentDate])
-                        if let text = parsed?.text {
-                            let row = db.lastInsertRowID
-                            try db.query("INSERT INTO message_text (rowid, subject, sender, recipient, cc, bcc, headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                         [row] + text.values.map { $0 as any SQLiteBindable })
-                            try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
-                        }
+                        if let text = parsed?.text { try FullText.insert(db, row: db.lastInsertRowID, text) }
                         if expungedAt == nil { try Self.addUsage(db, bytes: Int64(status.st_size), messages: 1) }
                     }
                     try db.query("UPDATE mailboxes SET uidnext = ? WHERE id = ?", [Int64(next), id])

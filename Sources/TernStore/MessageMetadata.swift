@@ -38,7 +38,7 @@ public struct MessageMetadata: Sendable, Equatable {
 }
 
 /// The text IMAP SEARCH looks in, decoded (encoded words, transfer encodings, charsets) and lower-cased, one value
-/// per FTS column. Kept in `message_text` (FTS5, trigram tokenizer: substring matching as IMAP wants it).
+/// per FTS column. Kept in `header_text` and `body_text` (FullText.swift).
 public struct SearchableText: Sendable {
     public static let columns = ["subject", "sender", "recipient", "cc", "bcc", "headers", "body"]
     public let values: [String]
