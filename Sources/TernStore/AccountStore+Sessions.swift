@@ -407,7 +407,8 @@ extension AccountStore {
                       AND m.mailbox_id = ?2 AND m.expunged_at IS NULL
                     """, [argument, id.rawValue]).map { UID(UInt32($0.int(0)!)) }
                 let unindexed = try db.query("""
-                    SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_at IS NULL AND text_indexed = 0
+                    SELECT uid FROM messages INDEXED BY messages_unindexed
+                    WHERE mailbox_id = ? AND text_indexed = 0 AND expunged_at IS NULL
                     """, [id.rawValue]).map { UID(UInt32($0.int(0)!)) }
                 return (Set(matches), Set(unindexed))
             }

@@ -218,6 +218,10 @@ public final class AccountStore: Sendable {
         INSERT INTO body_text (rowid, body) SELECT rowid, body FROM message_text;
         DROP TABLE message_text;
         """,
+        // Version 9: finding the few messages without a full-text entry must not scan the mailbox.
+        """
+        CREATE INDEX messages_unindexed ON messages(mailbox_id) WHERE text_indexed = 0;
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
