@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
-            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernTestSupport", log],
+            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
         .testTarget(

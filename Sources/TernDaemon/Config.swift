@@ -50,6 +50,8 @@ public struct TernConfig: Sendable, Equatable {
     public var user: String = "tern"
     public var logLevel: Logger.Level = .info
     public var retentionDays: Int = 30
+    /// How often ternd removes mail past its retention (`purge_interval_minutes`).
+    public var purgeIntervalMinutes: Int = 60
     public var maxMessageSize: Int = 50 * 1024 * 1024
     public var eventLoops: Int = 0
     public var blockingThreads: Int = 4
@@ -127,7 +129,7 @@ private struct ConfigReader {
 
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
-            "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "max_message_size",
+            "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "purge_interval_minutes", "max_message_size",
             "server", "tls", "listeners", "limits", "passwords", "auth", "testing",
         ])
         if let value = try string(root, "data_dir") {
@@ -156,6 +158,7 @@ private struct ConfigReader {
             config.logLevel = level
         }
         if let value = try int(root, "retention_days", in: 0...3650) { config.retentionDays = value }
+        if let value = try int(root, "purge_interval_minutes", in: 1...10080) { config.purgeIntervalMinutes = value }
         if let value = try int(root, "max_message_size", in: 1024...(2 << 30)) { config.maxMessageSize = value }
 
         if let server = try table(root, "server") {

@@ -44,6 +44,21 @@ public final class Server: @unchecked Sendable {
             self.authenticator = authenticator
             let registry = StoreRegistry(dataDirectory: config.dataDirectory)
             stores = registry
+            // The retention purge: mail expunged longer ago than its account's retention goes for good.
+            let purgeDirectory = authenticator.directory
+            let purgeLogger = logger
+            let defaultRetention = config.retentionDays
+            let purgeInterval = config.purgeIntervalMinutes
+            startThread(name: "tern-purge") { [watching] in
+                var next = ContinuousClock.now + .seconds(60)
+                while watching.isSet {
+                    usleep(200_000)
+                    guard ContinuousClock.now >= next else { continue }
+                    next = ContinuousClock.now + .seconds(purgeInterval * 60)
+                    Self.purgeExpired(directory: purgeDirectory, stores: registry, defaultRetention: defaultRetention,
+                                      logger: purgeLogger)
+                }
+            }
             // Changes committed by other processes (ternctl) reach sessions within half a second.
             let watching = self.watching
             watching.set(true)
@@ -173,6 +188,26 @@ public final class Server: @unchecked Sendable {
 
     /// Stops accepting, lets running commands finish, closes what is left after the grace period.
     /// Returns true if every connection closed on its own within the grace period.
+    /// One pass of the retention purge over every account that has a mail folder.
+    static func purgeExpired(directory: Directory, stores: StoreRegistry, defaultRetention: Int, logger: Logger) {
+        guard let accounts = try? directory.accounts() else { return }
+        for account in accounts {
+            let address = account.address.description
+            let root = AccountLocation.root(dataDirectory: stores.dataDirectory, account: address)
+            guard FileSystem.exists(root + "/index.sqlite") else { continue }
+            do throws(StoreError) {
+                let store = try stores.acquire(address)
+                defer { stores.release(address) }
+                let purged = try store.purge(retentionDays: account.retentionDays ?? defaultRetention)
+                if purged > 0 {
+                    logger.info("purged mail past retention", metadata: ["account": "\(address)", "messages": "\(purged)"])
+                }
+            } catch {
+                logger.error("purge failed", metadata: ["account": "\(address)", "error": "\(error)"])
+            }
+        }
+    }
+
     @discardableResult
     public func shutdown() -> Bool {
         watching.set(false)
