@@ -28,7 +28,7 @@ extension IMAPSession {
     /// writes the tagged line and lets the next command in.
     func finish(_ line: String, allowExpunge: Bool = true, force: Bool = false) {
         let expungesWaiting = allowExpunge && !(view?.pendingExpunges.isEmpty ?? true)
-        if state == .selected, view != nil, changesPending || force || expungesWaiting {
+        if state == .selected, view != nil, hasUnseenChanges || force || expungesWaiting {
             refresh(allowExpunge: allowExpunge) { [self] in
                 send(line)
                 endWork()
@@ -109,6 +109,9 @@ extension IMAPSession {
             }
             let withChildren = Set(existing.keys.flatMap { MailboxNames.parents(of: $0) })
             let withSubscribedChildren = Set(subscriptions.flatMap { MailboxNames.parents(of: $0) })
+            // RFC 5258 §3.5: CHILDINFO only for a subscribed descendant the patterns do not list themselves.
+            let withUnlistedSubscribedChildren = Set(subscriptions.filter { name in !patterns.contains { $0.matches(name) } }
+                .flatMap { MailboxNames.parents(of: $0) })
             for name in sorted {
                 guard patterns.contains(where: { $0.matches(name) }) else { continue }
                 let info = existing[name]
@@ -124,7 +127,7 @@ extension IMAPSession {
                             continue
                         }
                         // RFC 5258 RECURSIVEMATCH: a parent whose children are subscribed, with CHILDINFO.
-                        guard recursiveMatch, withSubscribedChildren.contains(name) else { continue }
+                        guard recursiveMatch, withUnlistedSubscribedChildren.contains(name) else { continue }
                         childInfo = true
                     }
                 }

@@ -77,7 +77,7 @@ extension IMAPSession {
         let batch = Array(uids.prefix(Self.fetchBatch).map(UID.init))
         let id = view.id
         let sequence = batch.map { view.sequenceNumber(of: $0.rawValue) ?? 0 }
-        perform({ () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int) in
+        perform({ () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int, keywords: [String]) in
             var records = try store.records(id, uids: batch)
             let missing = records.count < batch.count
             var seenChanged: [UInt32: UInt64] = [:]
@@ -105,16 +105,20 @@ extension IMAPSession {
                                                   forceFlags: seenChanged[record.uid.rawValue] != nil)
                 } catch {
                     switch error {
-                    case .unknownTransferEncoding: return (output, seenChanged, missing, true, batch.count)
+                    case .unknownTransferEncoding: return (output, seenChanged, missing, true, batch.count, [])
                     case .unreadable: continue  // expunged and purged meanwhile, or a file gone: reported as missing
                     }
                 }
             }
-            return (output, seenChanged, missing, false, consumed)
+            // Keywords the FETCH shows, so the session can announce new ones (* FLAGS) before it.
+            var keywords = Set<String>()
+            for record in records { keywords.formUnion(record.info.keywords) }
+            return (output, seenChanged, missing, false, consumed, Array(keywords).sorted())
         }) { [self] result in
             switch result {
-            case .success(let (output, seen, batchMissing, unknownCTE, consumed)):
+            case .success(let (output, seen, batchMissing, unknownCTE, consumed, keywords)):
                 let rest = uids.dropFirst(consumed)
+                announceKeywords(keywords)
                 send(output)
                 if var view = self.view {
                     for (uid, modSeq) in seen { view.selfReported[uid] = modSeq }

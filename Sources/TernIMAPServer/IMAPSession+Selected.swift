@@ -27,6 +27,7 @@ extension IMAPSession {
             return
         }
         changesPending = false
+        seenChangeSequence = store.changes.sequence
         let id = current.id
         let since = current.knownModSeq
         let lastKnown = current.uids.last ?? 0
@@ -199,6 +200,8 @@ extension IMAPSession {
         }
         let verb = readOnly ? "EXAMINE" : "SELECT"
         let qresync = parameters.qresync
+        // Changes from here on are reported after the snapshot (by `finish`).
+        seenChangeSequence = store.changes.sequence
         let tracksRecent = !rev2Enabled
         perform({ () throws -> (MailboxSnapshot, MailboxDelta?, [UInt32]?, UID?) in
             guard let info = try store.mailbox(named: name) else { throw StoreError.mailboxNotFound(name) }
@@ -339,7 +342,7 @@ extension IMAPSession {
     func idle(tag: Tag) {
         mode = .idling(tag: tag)
         send("+ idling")
-        if changesPending, view != nil { refreshWhileIdle() }
+        if hasUnseenChanges, view != nil { refreshWhileIdle() }
     }
 
     func finishIdle(tag: Tag, frame: Frame) {

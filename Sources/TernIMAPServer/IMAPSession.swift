@@ -52,8 +52,11 @@ final class IMAPSession: ConnectionHandler {
     var store: AccountStore?
     var quota: Quota?
     var subscription: ChangeSubscription?
-    /// A store change was announced since the last refresh.
+    /// A store change was announced since the last refresh…
     var changesPending = false
+    /// …or the store's change count moved since the session last asked it (see `ChangeBus.sequence`).
+    var seenChangeSequence: UInt64 = 0
+    var hasUnseenChanges: Bool { changesPending || (store.map { $0.changes.sequence != seenChangeSequence } ?? false) }
     var view: MailboxView?
 
     // ENABLEd extensions (RFC 5161).
@@ -192,7 +195,7 @@ final class IMAPSession: ConnectionHandler {
             return
         }
         connection.resumeReading()
-        if case .idling = mode, changesPending { refreshWhileIdle() }
+        if case .idling = mode, hasUnseenChanges { refreshWhileIdle() }
     }
 
     // MARK: Capabilities

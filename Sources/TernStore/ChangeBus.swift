@@ -51,6 +51,12 @@ public final class ChangeSubscription: Sendable {
 
 public final class ChangeBus: Sendable {
     private let subscribers = Mutex<(next: UInt64, callbacks: [UInt64: @Sendable (StoreChange) -> Void])>((1, [:]))
+    private let published = Atomic<UInt64>(0)
+
+    /// How many changes were published so far. It moves before the committing thread returns to its caller, so a
+    /// session that sees an unchanged count knows no commit acknowledged before now is unreported — whatever the
+    /// order in which its loop handles the wake-up and the client's next command.
+    public var sequence: UInt64 { published.load(ordering: .acquiring) }
 
     public init() {}
 
@@ -68,6 +74,7 @@ public final class ChangeBus: Sendable {
     public var subscriberCount: Int { subscribers.withLock { $0.callbacks.count } }
 
     public func publish(_ change: StoreChange) {
+        published.add(1, ordering: .releasing)
         // Call outside the lock: a callback may subscribe or cancel.
         let callbacks = subscribers.withLock { Array($0.callbacks.values) }
         for callback in callbacks { callback(change) }

@@ -48,7 +48,15 @@ public struct SearchableText: Sendable {
 
     init(_ message: MIMEMessage) {
         let header = message.root.header
-        func field(_ name: String) -> String { header.decodedValues(name).joined(separator: "\n").lowercased() }
+        // Each address field as written (decoded) and as parsed addresses (`<a (comment)@ (c) b.org>` is also
+        // found as `a@b.org`, as SEARCH FROM wants).
+        func field(_ name: String) -> String {
+            var parts = header.decodedValues(name)
+            for field in header.fields(named: name) where name != "Subject" {
+                parts += Address.parseList(header.rawValue(of: field)).compactMap(\.addressSpec)
+            }
+            return parts.joined(separator: "\n").lowercased()
+        }
         var headers = ""
         for field in header.fields {
             headers += field.name.lowercased() + ": " + (header.decodedValue(field.name) ?? "").lowercased() + "\n"

@@ -335,6 +335,21 @@ import TernTestSupport
         #expect(try !rev2.command("SELECT INBOX").untagged.contains { $0.hasSuffix("RECENT") })
     }
 
+    /// A commit acknowledged to one session is reported by the very next command of another, however its loop
+    /// orders the wake-up and the command (imaptest's append/copy/expunge tests caught this race).
+    @Test func theNextCommandAfterAnotherSessionsCommitReportsIt() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let a = try server.session()
+        let b = try server.session()
+        #expect(try a.command("SELECT INBOX").ok)
+        for n in 1...30 {
+            #expect(try b.append("INBOX", message(subject: "Race \(n)")).ok)
+            let noop = try a.command("NOOP")
+            #expect(noop.untagged.contains("* \(n) EXISTS"), "round \(n): \(noop.untagged)")
+        }
+    }
+
     @Test func idleIsWokenByAnotherSessionsChanges() throws {
         let server = try IMAPServer()
         try server.addUser()
