@@ -155,18 +155,23 @@ extension IMAPSession {
         }
         let id = view.id
         let silent = operation.silent
-        perform({ () throws -> (AccountStore.FlagUpdateResult, [MessageRecord]) in
+        let knownModSeq = view.knownModSeq
+        perform({ () throws -> (AccountStore.FlagUpdateResult, [MessageRecord], UInt64, MailboxDelta) in
             let result = try store.updateFlags(id, uids: uids.map(UID.init), flags: flags, keywords: keywords, change,
                                                unchangedSince: unchangedSince.map(ModSeq.init))
             // Not silent: every message of the set gets a FETCH FLAGS, changed or not (RFC 9051 §6.4.6).
             let changed = Set(result.changed.map(\.uid.rawValue))
             let modified = Set(result.modified.map(\.rawValue))
             let others = silent ? [] : uids.filter { !changed.contains($0) && !modified.contains($0) }
-            return (result, try store.records(id, uids: others.map(UID.init)))
+            let records = try store.records(id, uids: others.map(UID.init))
+            // The catch-up that `finish` would do, in the same trip to the pool: the change count first, then the
+            // delta, so nothing committed after the count was read can be missed.
+            let sequence = store.changes.sequence
+            return (result, records, sequence, try store.delta(id, since: knownModSeq))
         }) { [self] result in
             switch result {
-            case .success(let (update, unchanged)):
-                announceKeywords(update.changed.flatMap(\.keywords))
+            case .success(let (update, unchanged, sequence, delta)):
+                announceKeywords(update.changed.flatMap(\.keywords) + unchanged.flatMap(\.info.keywords))
                 guard var view = self.view else { return }
                 var infos = update.changed
                 infos += unchanged.map(\.info)
@@ -186,7 +191,14 @@ extension IMAPSession {
                     send("* \(seq) FETCH (\(items.joined(separator: " ")))")
                 }
                 self.view = view
-                changesPending = true
+                changesPending = false
+                seenChangeSequence = sequence
+                if delta.expungedIsComplete {
+                    apply(delta, present: nil, allowExpunge: false)
+                } else {
+                    changesPending = true  // `finish` compares UID lists
+                }
+                guard let view = self.view else { return }
                 var code: String? = nil
                 if !update.modified.isEmpty {
                     let numbers = uid ? update.modified.map(\.rawValue)

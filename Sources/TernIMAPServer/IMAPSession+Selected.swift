@@ -66,7 +66,7 @@ extension IMAPSession {
         }
     }
 
-    private func apply(_ delta: MailboxDelta, present: [UInt32]?, allowExpunge: Bool) {
+    func apply(_ delta: MailboxDelta, present: [UInt32]?, allowExpunge: Bool) {
         guard var view else { return }
         for uid in delta.expunged.map(\.rawValue) where view.sequenceNumber(of: uid) != nil { view.pendingExpunges.insert(uid) }
         if let present {
