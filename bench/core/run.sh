@@ -32,6 +32,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
+# shellcheck source=../lib.sh
+. "$BENCH/lib.sh"
 ROOT=$(dirname "$BENCH")
 BIN=$BENCH/bin
 OUT=$BENCH/out
@@ -62,8 +64,6 @@ P_T2_TLS=$((PORT_BASE + 7))         #                      echo_tls
 P_MEM=$((PORT_BASE + 8))            # fresh processes for the memory figure
 P_MEM_TLS=$((PORT_BASE + 9))
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "run.sh: $*"; exit 1; }
 
 for tool in gcc openssl awk sort; do command -v "$tool" >/dev/null || die "needs $tool"; done
 
@@ -98,38 +98,7 @@ fi
 
 # ---- processes ----
 TMP=$(mktemp -d /tmp/tern-bench-core.XXXXXX)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port pid name
-    local i
-    for i in $(seq 1 300); do
-        port_open "$1" && return 0
-        kill -0 "$2" 2>/dev/null || { tail -20 "$TMP/$3.log" >&2; die "$3 exited before listening on $1"; }
-        sleep 0.05
-    done
-    tail -20 "$TMP/$3.log" >&2
-    die "$3 is not listening on port $1 after 15 s"
-}
-START_PID=
-start() { # name cmd... ; sets START_PID
-    local name=$1; shift
-    "$@" </dev/null >"$TMP/$name.log" 2>&1 &
-    START_PID=$!
-    PIDS+=("$START_PID")
-}
-stop() { # pid
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$LOAD1" 'BEGIN {exit !(l > 0.7)}'; then
@@ -220,11 +189,8 @@ TLS_TERN=n/a
 TCK=$(getconf CLK_TCK)
 RAW=$OUT/core-$(date +%Y%m%d-%H%M%S).txt
 : >"$RAW"
-declare -A R # "series key" -> space-separated values
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
-add() { R["$1"]="${R["$1"]:-} $2"; }
 
 # run_load series pid loadgen-args... : one loadgen run against the server with that pid
 run_load() {
@@ -378,31 +344,6 @@ done
 
 # ---- report ----
 # stats "series key" -> "median min max" (or empty)
-stats() {
-    local v=${R["$1"]:-}
-    [ -n "$v" ] || return 0
-    printf '%s\n' $v | sort -g | awk '{a[NR] = $1} END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%s %s %s", m, a[1], a[NR] }'
-}
-fmt() { # "median min max" -> "median [min-max]"
-    [ -n "$1" ] || { printf 'n/a'; return; }
-    awk -v s="$1" 'BEGIN { split(s, x, " ")
-        d = (x[1] >= 1000) ? 0 : 1
-        printf "%.*f [%.*f-%.*f]", d, x[1], d, x[2], d, x[3] }'
-}
-med() { [ -n "$1" ] && echo "${1%% *}"; }
-ratio() { # tern-stats ref-stats
-    local a b
-    a=$(med "$1"); b=$(med "$2")
-    if [ -n "$a" ] && [ -n "$b" ]; then awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
-    else printf 'n/a'; fi
-}
-verdict() { # value op limit
-    [ -n "$1" ] || { printf '-'; return; }
-    awk -v v="${1%x}" -v op="$2" -v l="$3" 'BEGIN {
-        ok = (op == "<=") ? (v <= l) : (v >= l); printf "%s", ok ? "ok" : "MISSED" }'
-}
 ROWFMT='%-34s %-24s %-24s %-8s %s\n'
 row() { # label tern-series ref-series key goal-op goal-limit goal-text
     local ts rs r

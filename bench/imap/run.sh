@@ -36,6 +36,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH=$(dirname "$HERE")
+# shellcheck source=../lib.sh
+. "$BENCH/lib.sh"
 ROOT=$(dirname "$BENCH")
 BIN=$BENCH/bin
 OUT=$BENCH/out
@@ -58,8 +60,6 @@ PASSWORD=password1x
 P_TERN=$PORT_BASE
 P_DOVE=$((PORT_BASE + 1))
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "run.sh: $*"; exit 1; }
 
 for tool in gcc openssl awk sort; do command -v "$tool" >/dev/null || die "needs $tool"; done
 
@@ -107,35 +107,7 @@ fi
 # ---- processes ----
 TMP=$(mktemp -d /tmp/tern-bench-imap.XXXXXX)
 chmod 755 "$TMP" # Dovecot's imap processes run as "mail" and must reach their folders
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port pid name
-    local i
-    for i in $(seq 1 150); do
-        port_open "$1" && return 0
-        kill -0 "$2" 2>/dev/null || { tail -20 "$TMP/$3.log" >&2; die "$3 exited before listening"; }
-        sleep 0.1
-    done
-    tail -20 "$TMP/$3.log" >&2
-    die "$3 is not listening on port $1 after 15 s"
-}
-START_PID=
-start() { # name cmd...
-    local name=$1; shift
-    "$@" </dev/null >"$TMP/$name.log" 2>&1 &
-    START_PID=$!
-    PIDS+=("$START_PID")
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$LOAD1" 'BEGIN {exit !(l > 0.7)}'; then
@@ -267,9 +239,6 @@ fi
 TCK=$(getconf CLK_TCK)
 RAW=$OUT/imap-$(date +%Y%m%d-%H%M%S).txt
 : >"$RAW"
-declare -A R
-val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
-add() { R["$1"]="${R["$1"]:-} $2"; }
 tree_pids() { echo "$1"; ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; } # Dovecot's master forks every service
 # CPU ticks of a server: its processes, plus the children it already reaped (cutime/cstime)
 cpu_ticks() {
@@ -417,29 +386,6 @@ for s in "${SERVERS[@]}"; do
 done
 
 # ---- report ----
-stats() {
-    local v=${R["$1"]:-}
-    [ -n "$v" ] || return 0
-    printf '%s\n' $v | sort -g | awk '{a[NR] = $1} END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%s %s %s", m, a[1], a[NR] }'
-}
-fmt() {
-    [ -n "$1" ] || { printf 'n/a'; return; }
-    awk -v s="$1" 'BEGIN { split(s, x, " "); d = (x[1] >= 1000 || x[1] == int(x[1])) ? 0 : 1
-        if (x[2] == x[3]) printf "%.*f", d, x[1]; else printf "%.*f [%.*f-%.*f]", d, x[1], d, x[2], d, x[3] }'
-}
-med() { if [ -n "$1" ]; then echo "${1%% *}"; fi; }
-ratio() {
-    local a b
-    a=$(med "$1"); b=$(med "$2")
-    if [ -n "$a" ] && [ -n "$b" ]; then awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
-    else printf 'n/a'; fi
-}
-verdict() {
-    [ -n "$1" ] || { printf -- '-'; return; }
-    awk -v v="${1%x}" -v op="$2" -v l="$3" 'BEGIN { ok = (op == "<=") ? (v <= l) : (v >= l); printf "%s", ok ? "ok" : "MISSED" }'
-}
 ROWFMT='%-30s %-26s %-26s %-8s %s\n'
 row() { # label key [goal-op goal-limit]
     local ts rs r goal=""
