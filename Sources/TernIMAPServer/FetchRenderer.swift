@@ -78,60 +78,19 @@ struct FetchRenderer: Sendable {
         }
     }
 
-    /// The file's bytes up to and including the blank line that ends the header (all of it if there is none).
-    static func readHeader(_ path: String) throws(RenderError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable("\(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        var scanned = 0
-        while bytes.count < 4 * 1024 * 1024 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-            // Look for LF (CR) LF from where the last look stopped.
-            var index = max(0, scanned - 2)
-            while index < bytes.count {
-                if bytes[index] == 10 {
-                    if index + 1 < bytes.count, bytes[index + 1] == 10 { return Array(bytes[...(index + 1)]) }
-                    if index + 2 < bytes.count, bytes[index + 1] == 13, bytes[index + 2] == 10 { return Array(bytes[...(index + 2)]) }
-                }
-                index += 1
-            }
-            scanned = bytes.count
-        }
-        return bytes
-    }
-
-    static func readFile(_ path: String) throws(RenderError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable("\(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw .unreadable("\(path): fstat failed") }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
-            }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            done += n
-        }
-        if done < bytes.count { bytes.removeLast(bytes.count - done) }
-        return bytes
-    }
-
     /// `* seq FETCH (…)\r\n` for one message. `forceFlags`: include FLAGS (\Seen was just set).
     func render(sequence: Int, record: MessageRecord, forceFlags: Bool) throws(RenderError) -> [UInt8] {
         var message: MIMEMessage?
         let headerOnly = needsOnlyHeader(record)
         func parsed() throws(RenderError) -> MIMEMessage {
             if let message { return message }
-            let parsed = MIMEMessage(parsing: headerOnly ? try Self.readHeader(record.path) : try Self.readFile(record.path))
+            let bytes: [UInt8]
+            do throws(StoreError) {
+                bytes = headerOnly ? try record.header() : try record.contents()
+            } catch {
+                throw .unreadable("\(error)")
+            }
+            let parsed = MIMEMessage(parsing: bytes)
             message = parsed
             return parsed
         }

@@ -283,17 +283,7 @@ extension IMAPSession {
                                                        internalDate: message.internalDate, quota: quota)
                 return (validity, [uid])
             }
-            if let quota {
-                let usage = try store.usage()
-                let total = batch.reduce(0) { $0 + $1.bytes.count }
-                if let max = quota.maxBytes, usage.bytes + Int64(total) > max {
-                    throw StoreError.overQuota("\(usage.bytes + Int64(total)) bytes would exceed the limit of \(max)")
-                }
-                if let max = quota.maxMessages, usage.messages + Int64(batch.count) > max {
-                    throw StoreError.overQuota("\(usage.messages + Int64(batch.count)) messages would exceed the limit of \(max)")
-                }
-            }
-            return (info.uidValidity, try store.appendBatch(to: target, batch))
+            return (info.uidValidity, try store.appendBatch(to: target, batch, quota: quota))
         }) { [self] result in
             switch result {
             case .success(let (validity, uids)):

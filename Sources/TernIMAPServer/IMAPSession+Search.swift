@@ -7,20 +7,22 @@ import TernMIME
 import TernStore
 
 extension IMAPSession {
+    /// How SEARCH/SORT/THREAD strings become text: UTF-8 (and US-ASCII) as they are, other charsets through
+    /// TernMIME's converter. Nil after `NO [BADCHARSET]` for a charset Tern cannot convert.
+    func searchStringDecoder(_ charset: String?, tag: Tag) -> (@Sendable ([UInt8]) -> String)? {
+        guard let charset, charset != "UTF-8", charset != "US-ASCII" else {
+            return { String(decoding: $0, as: UTF8.self) }
+        }
+        guard Charset.isKnown(charset) else {
+            send("\(tag) NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset \(charset)")
+            return nil
+        }
+        return { Charset.decode($0, charset: charset) ?? String(decoding: $0, as: UTF8.self) }
+    }
+
     func search(tag: Tag, _ command: SearchCommand, uid: Bool) {
         guard let store, let view else { return }
-        var charsetName: String? = nil
-        if let charset = command.charset, charset != "UTF-8", charset != "US-ASCII" {
-            guard Charset.isKnown(charset) else {
-                send("\(tag) NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset \(charset)")
-                return
-            }
-            charsetName = charset
-        }
-        let searchCharset = charsetName
-        let decode: @Sendable ([UInt8]) -> String = { bytes in
-            searchCharset.flatMap { Charset.decode(bytes, charset: $0) } ?? String(decoding: bytes, as: UTF8.self)
-        }
+        guard let decode = searchStringDecoder(command.charset, tag: tag) else { return }
         if SearchEvaluator.usesModSeq(command.key) { enableCondStore() }
         let id = view.id
         let pending = view.pendingExpunges
@@ -60,18 +62,7 @@ extension IMAPSession {
                       key: SearchKey, returnOptions: [SearchReturnOption]?, uid: Bool) {
         guard let store, let view else { return }
         let verb = criteria != nil ? "SORT" : "THREAD"
-        var charsetName: String? = nil
-        if charset != "UTF-8", charset != "US-ASCII" {
-            guard Charset.isKnown(charset) else {
-                send("\(tag) NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset \(charset)")
-                return
-            }
-            charsetName = charset
-        }
-        let searchCharset = charsetName
-        let decode: @Sendable ([UInt8]) -> String = { bytes in
-            searchCharset.flatMap { Charset.decode(bytes, charset: $0) } ?? String(decoding: bytes, as: UTF8.self)
-        }
+        guard let decode = searchStringDecoder(charset, tag: tag) else { return }
         let id = view.id
         let snapshotView = view
         let live = view.uids.filter { !view.pendingExpunges.contains($0) }

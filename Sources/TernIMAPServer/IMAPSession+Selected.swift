@@ -97,7 +97,7 @@ extension IMAPSession {
             }
             guard !view.pendingExpunges.contains(uid), let seq = view.sequenceNumber(of: uid) else { continue }
             if view.selfReported[uid] == message.modSeq.rawValue { continue }
-            var items = ["FLAGS \(flagList(message.flags, message.keywords, recent: view.recent.contains(uid)))"]
+            var items = ["FLAGS \(FetchRenderer.flagList(message.flags, message.keywords, recent: view.recent.contains(uid)))"]
             if qresyncEnabled || rev2Enabled { items.insert("UID \(uid)", at: 0) }
             if condStoreEnabled { items.append("MODSEQ (\(message.modSeq))") }
             send("* \(seq) FETCH (\(items.joined(separator: " ")))")
@@ -147,18 +147,6 @@ extension IMAPSession {
         guard added else { return }
         self.view = view
         for line in flagsLines(view.keywords, readOnly: view.readOnly) { send(line) }
-    }
-
-    func flagList(_ flags: SystemFlags, _ keywords: [String], recent: Bool = false) -> String {
-        var names: [String] = []
-        if recent { names.append("\\Recent") }
-        if flags.contains(.answered) { names.append("\\Answered") }
-        if flags.contains(.flagged) { names.append("\\Flagged") }
-        if flags.contains(.deleted) { names.append("\\Deleted") }
-        if flags.contains(.seen) { names.append("\\Seen") }
-        if flags.contains(.draft) { names.append("\\Draft") }
-        names += keywords
-        return "(" + names.joined(separator: " ") + ")"
     }
 
     /// Splits IMAP flags into the store's system flags and keywords; nil (after a BAD) for flags that cannot be set.
@@ -264,7 +252,8 @@ extension IMAPSession {
             if !vanished.isEmpty { send("* VANISHED (EARLIER) \(IMAPEncoding.sequenceSet(fromSorted: vanished))") }
             for message in delta.changed {
                 guard let seq = view.sequenceNumber(of: message.uid.rawValue) else { continue }
-                send("* \(seq) FETCH (UID \(message.uid) FLAGS \(flagList(message.flags, message.keywords)) MODSEQ (\(message.modSeq)))")
+                let flags = FetchRenderer.flagList(message.flags, message.keywords, recent: view.recent.contains(message.uid.rawValue))
+                send("* \(seq) FETCH (UID \(message.uid) FLAGS \(flags) MODSEQ (\(message.modSeq)))")
             }
         }
         self.view = view

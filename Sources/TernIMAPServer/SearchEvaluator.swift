@@ -97,7 +97,7 @@ struct SearchEvaluator {
         for candidate in candidates {
             var content: Content?
             func load() -> Content? {
-                if content == nil, let bytes = try? FetchRenderer.readFile(candidate.record.path) {
+                if content == nil, let bytes = try? candidate.record.contents() {
                     content = Content(MIMEMessage(parsing: bytes))
                 }
                 return content

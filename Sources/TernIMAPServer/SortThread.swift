@@ -45,13 +45,13 @@ struct SortFields {
         self.isReplyOrForward = isReplyOrForward
     }
 
-    /// `readHeaders: false` when only ARRIVAL and SIZE are needed (no file is read).
+    /// `readHeaders: false` when only ARRIVAL and SIZE are needed (no file is read); otherwise only the header is.
     init(record: MessageRecord, sequence: Int, readHeaders: Bool = true) {
         uid = record.uid.rawValue
         self.sequence = sequence
         arrival = record.info.internalDate
         size = record.info.size
-        let message = readHeaders ? (try? FetchRenderer.readFile(record.path)).map { MIMEMessage(parsing: $0) } : nil
+        let message = readHeaders ? (try? record.header()).map { MIMEMessage(parsing: $0) } : nil
         let header = message?.root.header
         let rawSubject = header?.decodedValue("Subject") ?? ""
         subject = BaseSubject.extract(rawSubject).uppercased()

@@ -49,6 +49,12 @@ public struct MessageRecord: Sendable, Equatable {
     /// The delivery-time MIME parse, if the row has it.
     public let metadata: MessageMetadata?
     public var uid: UID { info.uid }
+
+    /// The message's bytes as stored. Blocking: off the event loops.
+    public func contents() throws(StoreError) -> [UInt8] { try DurableFile.read(path) }
+
+    /// Only the message's header, up to the blank line that ends it. Blocking: off the event loops.
+    public func header() throws(StoreError) -> [UInt8] { try DurableFile.readHeader(path) }
 }
 
 extension AccountStore {
@@ -253,15 +259,9 @@ extension AccountStore {
             return rows
         }
         guard !rows.isEmpty else { return (target.uidValidity, []) }
-        if let quota {
-            let total = rows.reduce(0) { $0 + Int($1.int(2)!) }
-            let usage = try usage()
-            if let max = quota.maxBytes, usage.bytes + Int64(total) > max {
-                throw .overQuota("\(usage.bytes + Int64(total)) bytes would exceed the limit of \(max)")
-            }
-            if let max = quota.maxMessages, usage.messages + Int64(rows.count) > max {
-                throw .overQuota("\(usage.messages + Int64(rows.count)) messages would exceed the limit of \(max)")
-            }
+        if let quota, let violation = Self.quotaViolation(quota, usage: try usage(), adding: rows.reduce(0) { $0 + Int($1.int(2)!) },
+                                                          messages: rows.count) {
+            throw .overQuota(violation)
         }
         var pending: [PendingAppend] = []
         func undo() { for item in pending { try? DurableFile.remove("\(root)/mail/\(item.mailbox)/cur/\(item.file)") } }

@@ -290,13 +290,13 @@ public final class AccountStore: Sendable {
         return Usage(bytes: values["used_bytes"] ?? 0, messages: values["used_messages"] ?? 0)
     }
 
-    /// Why `size` more bytes in one more message would break `quota`, or nil.
-    static func quotaViolation(_ quota: Quota, usage: Usage, adding size: Int) -> String? {
+    /// Why `size` more bytes in `count` more messages would break `quota`, or nil.
+    static func quotaViolation(_ quota: Quota, usage: Usage, adding size: Int, messages count: Int = 1) -> String? {
         if let max = quota.maxBytes, usage.bytes + Int64(size) > max {
             return "\(usage.bytes + Int64(size)) bytes would exceed the limit of \(max)"
         }
-        if let max = quota.maxMessages, usage.messages + 1 > max {
-            return "\(usage.messages + 1) messages would exceed the limit of \(max)"
+        if let max = quota.maxMessages, usage.messages + Int64(count) > max {
+            return "\(usage.messages + Int64(count)) messages would exceed the limit of \(max)"
         }
         return nil
     }
@@ -457,7 +457,8 @@ public final class AccountStore: Sendable {
     /// Stores many messages as one commit (one syncfs, one transaction), with UIDs in the order given: for imports,
     /// where order matters and nobody waits on a single message. All or nothing: on failure no message stays.
     @discardableResult
-    public func appendBatch(to mailboxName: String, _ messages: [NewMessage]) throws(StoreError) -> [UID] {
+    /// With `quota`, the batch as a whole is checked against it before anything is written (all or nothing).
+    public func appendBatch(to mailboxName: String, _ messages: [NewMessage], quota: Quota? = nil) throws(StoreError) -> [UID] {
         for message in messages {
             for keyword in message.keywords { try Keywords.validate(keyword) }
             guard message.keywords.count <= Keywords.maxPerMessage else {
@@ -465,6 +466,10 @@ public final class AccountStore: Sendable {
             }
         }
         let info = try requireMailbox(mailboxName)
+        if let quota, let violation = Self.quotaViolation(quota, usage: try usage(), adding: messages.reduce(0) { $0 + $1.bytes.count },
+                                                          messages: messages.count) {
+            throw .overQuota(violation)
+        }
         var pending: [PendingAppend] = []
         for message in messages {
             do {

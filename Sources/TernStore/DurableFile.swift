@@ -93,6 +93,40 @@ enum DurableFile {
         }
     }
 
+    /// The file's bytes up to and including the blank line that ends a message header (all of it if there is none;
+    /// at most 4 MiB): what a header FETCH, SORT or THREAD needs, without reading the body.
+    static func readHeader(_ path: String) throws(StoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw StoreError.messageNotFound }
+            throw error("open", path)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var scanned = 0
+        while bytes.count < 4 * 1024 * 1024 {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("read", path)
+            }
+            guard count > 0 else { break }
+            bytes += chunk[0..<count]
+            // LF LF or LF CR LF, looked for from where the last look stopped.
+            var index = max(0, scanned - 2)
+            while index < bytes.count {
+                if bytes[index] == 10 {
+                    if index + 1 < bytes.count, bytes[index + 1] == 10 { return Array(bytes[...(index + 1)]) }
+                    if index + 2 < bytes.count, bytes[index + 1] == 13, bytes[index + 2] == 10 { return Array(bytes[...(index + 2)]) }
+                }
+                index += 1
+            }
+            scanned = bytes.count
+        }
+        return bytes
+    }
+
     static func read(_ path: String) throws(StoreError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {

@@ -102,4 +102,23 @@ import Testing
         try store.expunge(inbox.id, uids: [UID(1)])
         #expect(try store.textSearch(inbox.id, column: "body", needle: "montag").matches.isEmpty)
     }
+
+    /// Batches and copies are checked against the quota as a whole, before anything is written.
+    @Test func batchesAndCopiesRespectTheQuotaAllOrNothing() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let inbox = try store.mailbox(named: "INBOX")!
+        let quota = Quota(maxMessages: 3)
+        try store.appendBatch(to: "INBOX", [.init(bytes: sample), .init(bytes: sample)], quota: quota)
+        #expect(throws: StoreError.overQuota("4 messages would exceed the limit of 3")) {
+            try store.appendBatch(to: "INBOX", [.init(bytes: sample), .init(bytes: sample)], quota: quota)
+        }
+        #expect(try store.snapshot(inbox.id).messages.count == 2)
+        _ = try store.createMailbox("Other")
+        #expect(throws: StoreError.overQuota("4 messages would exceed the limit of 3")) {
+            try store.copy(from: inbox.id, uids: [UID(1), UID(2)], to: "Other", quota: quota)
+        }
+        #expect(try store.messages(in: "Other").isEmpty)
+        #expect(try store.copy(from: inbox.id, uids: [UID(1)], to: "Other", quota: quota).1.count == 1)
+    }
 }
