@@ -1,6 +1,7 @@
 // One `AccountStore` per account per process, shared by every session and delivery of that account: the change bus
-// lives on the store, so sessions only see each other's changes if they share it. Stores open on first use and
-// close when the last user lets go.
+// lives on the store, so sessions only see each other's changes if they share it. Stores open on first use; one
+// nobody uses any more is closed by the next `checkExternalChanges` pass, on the daemon's watch thread — closing
+// SQLite may checkpoint the WAL (disk I/O), which must not happen on the event loop whose session let go last.
 
 import Synchronization
 
@@ -25,6 +26,13 @@ public final class StoreRegistry: Sendable {
     /// One pass of the watch. Returns how many stores announced changes.
     @discardableResult
     public func checkExternalChanges() -> Int {
+        // Stores nobody uses go first; they are released here, on this thread, when `unused` goes out of scope.
+        let unused: [AccountStore] = entries.withLock { entries in
+            let idle = entries.filter { $0.value.users == 0 }
+            for account in idle.keys { entries[account] = nil }
+            return idle.values.map(\.store)
+        }
+        _ = unused
         let open = entries.withLock { $0.map { ($0.key, $0.value.store) } }
         var announced = 0
         for (account, store) in open {
@@ -49,17 +57,9 @@ public final class StoreRegistry: Sendable {
     /// The account's store, opened (and recovered) if needed. Blocking: call it off the event loops. Each call
     /// must be paired with `release`.
     public func acquire(_ account: String) throws(StoreError) -> AccountStore {
-        if let store = entries.withLock({ entries -> AccountStore? in
-            guard let entry = entries[account] else { return nil }
-            entries[account] = (entry.store, entry.users + 1)
-            return entry.store
-        }) { return store }
+        if let store = retainOpen(account) { return store }
         return try opening.withLock { _ throws(StoreError) -> AccountStore in
-            if let store = entries.withLock({ entries -> AccountStore? in
-                guard let entry = entries[account] else { return nil }
-                entries[account] = (entry.store, entry.users + 1)
-                return entry.store
-            }) { return store }
+            if let store = retainOpen(account) { return store }
             let store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: account), clock: clock)
             entries.withLock { $0[account] = (store, 1) }
             // The watch compares against the version at opening, so a change right after it is not missed.
@@ -68,14 +68,20 @@ public final class StoreRegistry: Sendable {
         }
     }
 
+    /// The store of `account` with one more user, if it is open.
+    private func retainOpen(_ account: String) -> AccountStore? {
+        entries.withLock { entries in
+            guard let entry = entries[account] else { return nil }
+            entries[account] = (entry.store, entry.users + 1)
+            return entry.store
+        }
+    }
+
+    /// One user fewer. The store stays open (a reconnecting phone finds it) until the next watch pass.
     public func release(_ account: String) {
         entries.withLock { entries in
             guard let entry = entries[account] else { return }
-            if entry.users <= 1 {
-                entries[account] = nil
-            } else {
-                entries[account] = (entry.store, entry.users - 1)
-            }
+            entries[account] = (entry.store, max(0, entry.users - 1))
         }
     }
 
