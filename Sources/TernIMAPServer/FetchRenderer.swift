@@ -1,7 +1,6 @@
 // Builds the bytes of one `* n FETCH (…)` response from a message's metadata and, when an item needs it, its file
 // parsed with TernMIME. Runs on the blocking pool (file reads, MIME parsing); pure apart from reading the file.
 
-import Glibc
 import TernCore
 import TernIMAPCore
 import TernMIME

@@ -217,7 +217,6 @@ extension IMAPSession {
             send("\(tag) NO [CANNOT] A mailbox cannot be moved under itself")
             return
         }
-        let quota = self.quota
         perform({ () throws -> Void in
             if from == "INBOX" {
                 // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty.
@@ -226,7 +225,6 @@ extension IMAPSession {
                 let uids = try store.messages(in: "INBOX").map(\.uid)
                 _ = try store.copy(from: inbox.id, uids: uids, to: to, quota: nil)
                 _ = try store.expunge("INBOX", uids: uids)
-                _ = quota
                 return
             }
             let boxes = try store.mailboxes()

@@ -74,7 +74,8 @@ struct MailboxView: Sendable {
         let ranges: [SequenceRange]
         switch set {
         case .saved:
-            return uid ? savedSearch.filter { sequenceNumber(of: $0) != nil } : savedSearch.filter { sequenceNumber(of: $0) != nil }
+            // Saved UIDs still in the view, whichever way the command numbers messages.
+            return savedSearch.filter { sequenceNumber(of: $0) != nil }
         case .ranges(let r):
             ranges = r
         }

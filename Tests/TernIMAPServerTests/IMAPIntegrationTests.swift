@@ -147,6 +147,11 @@ import TernTestSupport
         // LIST-STATUS.
         let withStatus = try client.command("LIST \"\" \"INBOX\" RETURN (STATUS (MESSAGES UNSEEN))")
         #expect(withStatus.untagged.last == "* STATUS \"INBOX\" (MESSAGES 0 UNSEEN 0)")
+        // RENAME INBOX moves its messages into the new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
+        #expect(try client.append("INBOX", message(subject: "Old mail")).ok)
+        #expect(try client.command("RENAME INBOX \"Old INBOX\"").ok)
+        #expect(try client.command("STATUS INBOX (MESSAGES)").untagged == ["* STATUS \"INBOX\" (MESSAGES 0)"])
+        #expect(try client.command("STATUS \"Old INBOX\" (MESSAGES)").untagged == ["* STATUS \"Old INBOX\" (MESSAGES 1)"])
         // After ENABLE UTF8=ACCEPT the names are UTF-8.
         #expect(try client.command("ENABLE UTF8=ACCEPT").untagged == ["* ENABLED UTF8=ACCEPT"])
         #expect(try client.command("LIST \"\" \"Work/*\"").untagged == ["* LIST (\\HasNoChildren) \"/\" \"Work/Café\""])
