@@ -19,7 +19,7 @@ let package = Package(
         .executable(name: "ternd", targets: ["ternd"]),
         .executable(name: "ternctl", targets: ["ternctl"]),
         // For bench/ and fuzz packages only (separate packages that depend on this one).
-        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore", "TernMIME", "TernIMAPCore"]),
+        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore", "TernMIME", "TernIMAPCore", "TernSMTPCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "TernMIME", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // IMAP grammar: command assembler (literals), parser, response encoding. No I/O.
         .target(name: "TernIMAPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
+        // SMTP grammar: command parser, replies (encode and parse), dot-stuffing, limits. No I/O.
+        .target(name: "TernSMTPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
         .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
         // IMAP sessions: command handlers over the store and the directory. No sockets.
@@ -87,6 +89,7 @@ let package = Package(
         .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernMIMETests", dependencies: ["TernMIME", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernIMAPCoreTests", dependencies: ["TernIMAPCore", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernSMTPCoreTests", dependencies: ["TernSMTPCore", "TernCore"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernIMAPServerTests",
             dependencies: ["TernIMAPServer", "TernIMAPCore", "TernStore", "TernCore", "TernTLS", "TernTestSupport"],

@@ -13,6 +13,11 @@ public enum ReadMode: Equatable, Sendable {
     case line(maxLength: Int)
     /// Exactly `count` bytes, delivered as one or more chunks.
     case bytes(count: Int)
+    /// SMTP DATA content (RFC 5321 §4.5.2): lines up to a line holding a single ".", delivered as `.data` chunks
+    /// with the leading dot of stuffed lines removed and every line ending normalised to CRLF (a bare LF becomes
+    /// CRLF, so what is stored is what IMAP clients expect and what is relayed cannot be read two ways). The
+    /// terminating line is not delivered; bytes after it stay buffered for the next mode.
+    case dotTerminated
 }
 
 /// One unit of input for a protocol.
@@ -23,6 +28,8 @@ public enum Frame: Equatable, Sendable {
     case lineTooLong(length: Int)
     /// A chunk of an exact-length read; `remaining` bytes are still to come (0 on the last chunk).
     case bytes([UInt8], remaining: Int)
+    /// A chunk of dot-terminated content (see `ReadMode.dotTerminated`); `end` on the last one, which may be empty.
+    case data([UInt8], end: Bool)
 }
 
 public struct InboundFramer: Sendable {
@@ -34,6 +41,12 @@ public struct InboundFramer: Sendable {
     /// While > 0 we are dropping an overlong line and have dropped this many bytes.
     private var discardedLineLength = 0
     private var remainingBytes = 0
+    /// In `.dotTerminated` mode: the next byte starts a line (a dot there is stuffing or the terminator).
+    private var atLineStart = true
+
+    /// In `.dotTerminated` mode, a line without LF longer than this is delivered in pieces (content lines have no
+    /// length limit, but buffering one must not be unbounded).
+    static let dataPieceLimit = 64 * 1024
 
     public init(mode: ReadMode) {
         self.mode = mode
@@ -47,6 +60,7 @@ public struct InboundFramer: Sendable {
     public mutating func setMode(_ newMode: ReadMode) {
         mode = newMode
         if case .bytes(let count) = newMode { remainingBytes = count }
+        if case .dotTerminated = newMode { atLineStart = true }
         scanIndex = readIndex
     }
 
@@ -85,7 +99,50 @@ public struct InboundFramer: Sendable {
         switch mode {
         case .line(let maxLength): return nextLine(maxLength: maxLength)
         case .bytes: return nextChunk()
+        case .dotTerminated: return nextData()
         }
+    }
+
+    private mutating func nextData() -> Frame? {
+        var output: [UInt8] = []
+        var index = readIndex
+        let end = storage.count
+        while index < end {
+            guard let newline = storage[index..<end].firstIndex(of: UInt8(ascii: "\n")) else { break }
+            var lineEnd = newline
+            if lineEnd > index && storage[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            var lineStart = index
+            if atLineStart && lineStart < lineEnd && storage[lineStart] == UInt8(ascii: ".") {
+                if lineEnd - lineStart == 1 {
+                    // The terminator.
+                    readIndex = newline + 1
+                    scanIndex = readIndex
+                    atLineStart = true
+                    if readIndex == storage.count { resetStorage() }
+                    return .data(output, end: true)
+                }
+                lineStart += 1
+            }
+            if output.isEmpty { output.reserveCapacity(min(end - readIndex + 64, 1 << 20)) }
+            output.append(contentsOf: storage[lineStart..<lineEnd])
+            output.append(UInt8(ascii: "\r"))
+            output.append(UInt8(ascii: "\n"))
+            atLineStart = true
+            index = newline + 1
+        }
+        // A long partial line goes out in pieces; a CR at its end waits, it may be half of the terminator.
+        let partialEnd = end > index && storage[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
+        if partialEnd - index > Self.dataPieceLimit {
+            var pieceStart = index
+            if atLineStart && storage[pieceStart] == UInt8(ascii: ".") { pieceStart += 1 }
+            output.append(contentsOf: storage[pieceStart..<partialEnd])
+            atLineStart = false
+            index = partialEnd
+        }
+        readIndex = index
+        scanIndex = index
+        if readIndex == storage.count { resetStorage() }
+        return output.isEmpty ? nil : .data(output, end: false)
     }
 
     private mutating func nextLine(maxLength: Int) -> Frame? {

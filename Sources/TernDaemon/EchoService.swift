@@ -59,6 +59,8 @@ final class EchoHandler: ConnectionHandler {
             }
         case .line(let line):
             handleLine(line, connection)
+        case .data:
+            break  // The echo service never asks for dot-terminated input.
         }
     }
 

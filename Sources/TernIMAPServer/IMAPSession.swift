@@ -105,6 +105,7 @@ final class IMAPSession: ConnectionHandler {
             if remaining == 0 { connection.readMode = .line(maxLength: limits.maxLineLength) }
             event = assembler.receiveLiteral(chunk, remaining: remaining)
         case .lineTooLong: event = assembler.lineTooLong()
+        case .data: return  // IMAP never asks for dot-terminated input.
         }
         switch event {
         case .needMoreLiteralBytes:
