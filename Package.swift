@@ -102,6 +102,11 @@ let package = Package(
             dependencies: ["TernIMAPServer", "TernIMAPCore", "TernStore", "TernCore", "TernTLS", "TernTestSupport"],
             swiftSettings: strictSwift
         ),
+        .testTarget(
+            name: "TernSMTPServerTests",
+            dependencies: ["TernSMTPServer", "TernSMTPCore", "TernCore", "TernTLS", "TernTestSupport"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
