@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernSMTPServerTests",
-            dependencies: ["TernSMTPServer", "TernSMTPCore", "TernCore", "TernTLS", "TernTestSupport"],
+            dependencies: ["TernSMTPServer", "TernSMTPCore", "TernAuth", "TernCore", "TernTLS", "TernTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),

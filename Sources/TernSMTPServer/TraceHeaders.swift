@@ -86,7 +86,7 @@ enum TraceHeaders {
         for field in header.fields(named: "From") {
             let parsed = Address.parseList(header.rawValue(of: field))
             let specs = parsed.compactMap(\.addressSpec)
-            if specs.isEmpty { unreadable = true }
+            if specs.isEmpty || specs.contains(where: { !$0.contains("@") }) { unreadable = true }
             addresses += specs.map { $0.lowercased() }
         }
         return SubmittedHeader(fromAddresses: addresses, unreadableFrom: unreadable,

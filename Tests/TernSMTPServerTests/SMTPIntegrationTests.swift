@@ -297,3 +297,19 @@ import TernTestSupport
         #expect(try other.login(SMTPServer.alice, SMTPServer.password).code == 235)
     }
 }
+
+/// Independent clients from Debian packages: Python's smtplib, swaks and curl submit, imaplib reads back.
+@Suite struct SMTPInteropTests {
+    @Test func smtplibSwaksAndCurlSubmitByteIdenticalMail() throws {
+        let server = try SMTPServer()
+        try server.addUsers()
+        let result = try runCommand("/usr/bin/env", [
+            "python3", repositoryPath("Tests/Interop/smtp_submit.py"), "127.0.0.1",
+            "\(try server.process.address(of: "submission").port)", "\(try server.process.address(of: "submissions").port)",
+            "\(try server.process.address(of: "imaps").port)", SMTPServer.alice, SMTPServer.bob, SMTPServer.password,
+            server.process.directory,
+        ], timeout: 120)
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        #expect(result.output.hasPrefix("ok 5"), "\(result.output)")
+    }
+}
