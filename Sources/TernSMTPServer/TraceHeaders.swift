@@ -85,8 +85,11 @@ enum TraceHeaders {
         var unreadable = false
         for field in header.fields(named: "From") {
             let parsed = Address.parseList(header.rawValue(of: field))
-            let specs = parsed.compactMap(\.addressSpec)
-            if specs.isEmpty || specs.contains(where: { !$0.contains("@") }) { unreadable = true }
+            // The parser fills gaps with MISSING_MAILBOX / MISSING_DOMAIN (the IMAP ENVELOPE convention).
+            let specs = parsed.filter { !$0.isGroupStart && !$0.isGroupEnd }.compactMap(\.addressSpec)
+            if specs.isEmpty || specs.contains(where: { !$0.contains("@") || $0.hasPrefix("MISSING_MAILBOX@") || $0.hasSuffix("@MISSING_DOMAIN") }) {
+                unreadable = true
+            }
             addresses += specs.map { $0.lowercased() }
         }
         return SubmittedHeader(fromAddresses: addresses, unreadableFrom: unreadable,
