@@ -2,6 +2,10 @@
 // into an account: INBOX at the top, subfolders `.Name` or `.Parent.Child` (modified UTF-7), flags from the
 // `:2,` info (P, "passed", becomes $Forwarded), Dovecot's keyword letters through `dovecot-keywords`, internal dates
 // from the files' modification times. Messages are copied byte for byte.
+// `ternctl import USER --mbox PATH [--mailbox NAME]`: one mbox file into one mailbox (INBOX by default), or a folder
+// of mbox files (mutt, Thunderbird's `Name.sbd/` subfolders) into mailboxes named after them; flags and keywords
+// from the Status / X-Status / X-Keywords / X-Mozilla-Status fields, internal dates from the "From " lines
+// (see TernMIME/Mbox.swift). The file is read in chunks, never whole.
 
 import ArgumentParser
 import Foundation
@@ -12,10 +16,17 @@ import TernStore
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import a Maildir++ tree into an account (messages copied byte for byte).")
+        commandName: "import", abstract: "Import a Maildir++ tree or mbox files into an account.")
     @OptionGroup var options: DataOptions
     @Argument(help: "The account.") var account: String
-    @Option(help: "The Maildir++ folder (the one holding cur/, new/ and the .Folder subfolders).") var maildir: String
+    @Option(help: "The Maildir++ folder (the one holding cur/, new/ and the .Folder subfolders).") var maildir: String?
+    @Option(help: "An mbox file, or a folder of mbox files (one mailbox each).") var mbox: String?
+    @Option(help: "With --mbox FILE: the mailbox to import into (default INBOX).") var mailbox: String?
+
+    func validate() throws {
+        guard (maildir == nil) != (mbox == nil) else { throw ValidationError("give exactly one of --maildir and --mbox") }
+        if mailbox != nil && mbox == nil { throw ValidationError("--mailbox goes with --mbox") }
+    }
 
     struct Folder {
         let name: String
@@ -23,6 +34,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func folders() throws -> [Folder] {
+        guard let maildir else { return [] }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: maildir + "/cur", isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandError("\(maildir) is not a Maildir (no cur/ folder)")
@@ -57,6 +69,10 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         let context = try Context(options)
         let (key, store, _) = try context.store(for: account)
+        if let mbox {
+            try MboxImport(path: mbox, mailbox: mailbox, store: store, context: context, account: key.description).run()
+            return
+        }
         let folders = try folders()
         let files = try folders.map { folder in
             try ["cur", "new"].flatMap { sub in

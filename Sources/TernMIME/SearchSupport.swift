@@ -159,6 +159,13 @@ public struct MessageDate: Sendable, Equatable {
         return MessageDate(secondsSinceEpoch: local - Int64(offset), zoneOffsetSeconds: offset)
     }
 
+    /// Seconds since 1970 of a UTC date and time (fields not range-checked beyond what the caller did).
+    static func epochSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+        guard (1...12).contains(month), (1...31).contains(day), (1...9999).contains(year), (0...23).contains(hour),
+              (0...59).contains(minute), (0...60).contains(second) else { return nil }
+        return Int64(daysFromCivil(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+    }
+
     /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
     private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year

@@ -39,8 +39,11 @@ public struct MessageInfo: Sendable, Equatable {
 
 /// Keywords as IMAP allows them: atoms without `\`, at most 100 bytes, compared case-insensitively (kept as first
 /// written). A message carries at most 64.
-enum Keywords {
+public enum Keywords {
     static let maxPerMessage = 64
+
+    /// True if `keyword` may be stored (importers drop the others instead of failing the message).
+    public static func isValid(_ keyword: String) -> Bool { (try? validate(keyword)) != nil }
 
     static func validate(_ keyword: String) throws(StoreError) {
         let forbidden = Set("(){ %*\"]\\")

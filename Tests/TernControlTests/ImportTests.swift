@@ -48,6 +48,41 @@ import TernTestSupport
         try admin.fails(["import", "nobody@example.net", "--maildir", source], saying: "no account nobody@example.net")
     }
 
+    /// mbox: one file into INBOX (or a named mailbox), and a Thunderbird-style folder of mbox files.
+    @Test func mboxFilesAreImportedWithFlagsAndDates() throws {
+        let admin = try Admin()
+        try admin.ok("domain", "add", "example.net")
+        try admin.ok("user", "add", "alice@example.net", "--password-stdin", input: "Summer2024x\n")
+        let fixture = repositoryPath("Fixtures/mbox/three.mbox")
+        let output = try admin.ok("import", "alice@example.net", "--mbox", fixture)
+        #expect(output.contains("imported 3 message(s)"), "\(output)")
+        let store = try AccountStore(root: AccountLocation.root(dataDirectory: admin.folder + "/data", account: "alice@example.net"))
+        let inbox = try store.messages(in: "INBOX")
+        #expect(inbox.count == 3)
+        #expect(inbox.first?.flags == [.seen, .answered, .flagged])
+        #expect(inbox.first?.keywords == ["$Label1", "work"])
+        #expect(inbox.first?.internalDate == 1_795_255_200)
+        #expect(String(decoding: try store.read("INBOX", uid: inbox[2].uid), as: UTF8.self) == "Subject: third, no blank line at the end\r\n\r\nlast\r\n")
+
+        // A folder: Sent and Archives/2020 (Thunderbird's .sbd subfolders); .msf index files are skipped.
+        let tree = admin.folder + "/Mail"
+        try FileManager.default.createDirectory(atPath: tree + "/Archives.sbd", withIntermediateDirectories: true)
+        try "From a@b Sat Nov 21 10:00:00 2026\nSubject: sent\n\nx\n".write(toFile: tree + "/Sent", atomically: true, encoding: .utf8)
+        try "junk".write(toFile: tree + "/Sent.msf", atomically: true, encoding: .utf8)
+        try "From a@b Sat Nov 21 10:00:00 2026\nSubject: old\n\ny\n\nFrom a@b Sat Nov 21 10:00:00 2026\nSubject: older\n\nz\n"
+            .write(toFile: tree + "/Archives.sbd/2020", atomically: true, encoding: .utf8)
+        let json = try admin.ok("import", "alice@example.net", "--mbox", tree, "--json")
+        #expect(json.contains("\"messages\" : 3") || json.contains("\"messages\":3"), "\(json)")
+        #expect(try store.messages(in: "Sent").count == 1)
+        #expect(try store.messages(in: "Archives/2020").count == 2)
+
+        try admin.fails(["import", "alice@example.net", "--mbox", admin.folder + "/nowhere"], saying: "does not exist")
+        try "Subject: not an mbox\n\nbody\n".write(toFile: admin.folder + "/plain.eml", atomically: true, encoding: .utf8)
+        try admin.fails(["import", "alice@example.net", "--mbox", admin.folder + "/plain.eml"], saying: "is not an mbox file")
+        try admin.fails(["import", "alice@example.net", "--mbox", fixture, "--maildir", tree], saying: "exactly one of")
+        try admin.fails(["import", "alice@example.net", "--mbox", tree, "--mailbox", "X"], saying: "needs an mbox file")
+    }
+
     /// Export, then import into another account: the same mailboxes and byte-identical messages with the same
     /// flags, keywords and internal dates.
     @Test func exportThenReimportIsIdentical() throws {
