@@ -112,6 +112,19 @@ import TernTestSupport
         #expect(stored.hasSuffix("\r\n\r\nbody\r\n"))
     }
 
+    /// `[smtp] save_sent_copy`: the sender's Sent mailbox gets the message as it was delivered (off by default).
+    @Test func sentCopyOnlyWhenConfigured() throws {
+        for enabled in [false, true] {
+            let server = try SMTPServer(extra: "[smtp]\nsave_sent_copy = \(enabled)\n")
+            try server.addUsers()
+            let client = try server.loggedIn()
+            #expect(try client.send(from: SMTPServer.alice, to: [SMTPServer.bob], mail(subject: "copy")).last?.code == 250)
+            let sent = try server.messages(of: SMTPServer.alice, mailbox: "Sent")
+            #expect(sent.count == (enabled ? 1 : 0))
+            if enabled { #expect(sent.first.map(withoutTraceHeaders) == mail(subject: "copy")) }
+        }
+    }
+
     // MARK: Inbound rules
 
     @Test func inboundOffersNoAuthAndRefusesRelayAndUnknownUsers() throws {
