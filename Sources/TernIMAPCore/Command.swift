@@ -231,6 +231,8 @@ public enum StatusAttribute: Hashable, Sendable {
     case messages, uidNext, uidValidity, unseen, deleted, size, highestModSeq, recent
     /// RFC 8438 `APPENDLIMIT`.
     case appendLimit
+    /// RFC 8474 `MAILBOXID`.
+    case mailboxID
 }
 
 /// SELECT/EXAMINE parameters (RFC 7162).

@@ -258,7 +258,7 @@ extension Reader {
     }
 
     /// `status-att = "MESSAGES" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN" / "DELETED" / "SIZE" / "RECENT"` (RFC 3501),
-    /// `"HIGHESTMODSEQ"` (RFC 7162), `"APPENDLIMIT"` (RFC 7889).
+    /// `"HIGHESTMODSEQ"` (RFC 7162), `"APPENDLIMIT"` (RFC 7889), `"MAILBOXID"` (RFC 8474).
     mutating func statusAttribute() throws -> StatusAttribute {
         switch try keyword() {
         case "MESSAGES": return .messages
@@ -270,6 +270,7 @@ extension Reader {
         case "HIGHESTMODSEQ": return .highestModSeq
         case "RECENT": return .recent
         case "APPENDLIMIT": return .appendLimit
+        case "MAILBOXID": return .mailboxID
         default: throw ParseError.syntax("Expected a status attribute")
         }
     }

@@ -186,8 +186,10 @@ struct FetchRenderer: Sendable {
                 }
             case .preview:
                 item("PREVIEW", IMAPString.quotedOrLiteral(Array(Self.preview(of: try parsed()).utf8)))
-            case .emailID, .threadID:
-                break  // not advertised; the session refuses them before rendering
+            case .emailID:
+                item("EMAILID (M\(record.emailID))")
+            case .threadID:
+                item("THREADID NIL")  // RFC 8474 §5.2: threads are not computed
             }
         }
         if forceFlags, !flagsDone {

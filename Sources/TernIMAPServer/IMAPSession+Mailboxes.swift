@@ -178,9 +178,9 @@ extension IMAPSession {
             return
         }
         let specialUse = use
-        perform({ _ = try store.createMailbox(name, specialUse: specialUse) }) { [self] result in
+        perform({ try store.createMailbox(name, specialUse: specialUse) }) { [self] result in
             switch result {
-            case .success: finish("\(tag) OK " + "CREATE completed")
+            case .success(let info): finish("\(tag) OK [MAILBOXID (F\(info.objectID))] CREATE completed")
             case .failure(let error): finish("\(tag) " + failureReply(error, context: "CREATE"))
             }
         }
@@ -277,6 +277,7 @@ extension IMAPSession {
             case .highestModSeq: "HIGHESTMODSEQ \(info.highestModSeq)"
             case .recent: "RECENT \(counts.recent)"
             case .appendLimit: "APPENDLIMIT \(limits.maxAppendLiteral)"
+            case .mailboxID: "MAILBOXID (F\(info.objectID))"
             }
         }.joined(separator: " ")
     }

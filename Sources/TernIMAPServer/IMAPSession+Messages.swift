@@ -28,10 +28,6 @@ extension IMAPSession {
 
     func fetch(tag: Tag, _ set: SequenceSet, _ attributes: [FetchAttribute], _ modifiers: FetchModifiers, uid: Bool) {
         guard let store, let view, let uids = resolve(set, uid: uid, tag: tag) else { return }
-        if attributes.contains(where: { if case .emailID = $0 { true } else if case .threadID = $0 { true } else { false } }) {
-            send("\(tag) BAD EMAILID and THREADID are not supported")
-            return
-        }
         if modifiers.vanished && (!uid || !qresyncEnabled || modifiers.changedSince == nil) {
             send("\(tag) BAD VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC")
             return

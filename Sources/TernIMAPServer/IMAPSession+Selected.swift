@@ -236,6 +236,7 @@ extension IMAPSession {
         send("* OK [UIDVALIDITY \(view.uidValidity)] UIDs valid")
         send("* OK [UIDNEXT \(view.uidNext)] Predicted next UID")
         send("* OK [HIGHESTMODSEQ \(view.knownModSeq)] Highest")
+        send("* OK [MAILBOXID (F\(snapshot.info.objectID))] Ok")
         if let qresync, let delta {
             // RFC 7162 §3.2.5: what vanished since the client's MODSEQ, then what changed, as UID FETCHes.
             var vanished: [UInt32]

@@ -214,7 +214,7 @@ final class IMAPSession: ConnectionHandler {
         }
         caps += ["NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED",
                  "LIST-STATUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
-                 "STATUS=SIZE", "SAVEDATE", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
+                 "STATUS=SIZE", "SAVEDATE", "OBJECTID", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
                  "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
                  "APPENDLIMIT=\(limits.maxAppendLiteral)"]
         return caps

@@ -201,7 +201,8 @@ struct SearchEvaluator {
         case .sentBefore(let date): return sentDay(load()).map { $0 < day(date.epochSeconds) } ?? false
         case .sentOn(let date): return sentDay(load()).map { $0 == day(date.epochSeconds) } ?? false
         case .sentSince(let date): return sentDay(load()).map { $0 >= day(date.epochSeconds) } ?? false
-        case .emailID, .threadID: return false
+        case .emailID(let id): return "M" + candidate.record.emailID == id
+        case .threadID: return false  // THREADID is NIL for every message: no thread matches
         }
     }
 }

@@ -48,6 +48,8 @@ public struct MessageRecord: Sendable, Equatable {
     public let saveDate: Int64
     /// The delivery-time MIME parse, if the row has it.
     public let metadata: MessageMetadata?
+    /// RFC 8474 EMAILID (shared by copies).
+    public var emailID: String = ""
     public var uid: UID { info.uid }
 
     /// The message's bytes as stored. Blocking: off the event loops.
@@ -139,7 +141,7 @@ extension AccountStore {
             try db.readTransaction {
                 guard let row = try db.query("""
                     SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use,
-                           (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes
+                           (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name), object_id FROM mailboxes
                     WHERE id = ? AND name IS NOT NULL
                     """, [id.rawValue]).first else { return nil }
                 let messages = try db.query("""
@@ -194,12 +196,12 @@ extension AccountStore {
             let rows: [MessageRecord] = try read { db in
                 try db.query("""
                     SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
-                           envelope, body_structure, body, sent_date FROM messages
+                           envelope, body_structure, body, sent_date, email_id FROM messages
                     WHERE mailbox_id = ? AND expunged_at IS NULL AND uid BETWEEN ? AND ? ORDER BY uid
                     """, [id.rawValue, Int64(first.rawValue), Int64(last.rawValue)]).compactMap { row in
                     guard wanted.contains(UID(UInt32(row.int(0)!))) else { return nil }
                     return MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
-                                         saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8))
+                                         saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8), emailID: row.string(12) ?? "")
                 }
             }
             let sorted = uids.map(\.rawValue) == uids.map(\.rawValue).sorted()
@@ -214,7 +216,7 @@ extension AccountStore {
                 for uid in uids {
                     guard let row = try db.query("""
                         SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
-                               envelope, body_structure, body, sent_date FROM messages
+                               envelope, body_structure, body, sent_date, email_id FROM messages
                         WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                         """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
                     var metadata: MessageMetadata?
@@ -222,7 +224,7 @@ extension AccountStore {
                         metadata = MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(11))
                     }
                     result.append(MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
-                                                saveDate: row.int(7)!, metadata: metadata))
+                                                saveDate: row.int(7)!, metadata: metadata, emailID: row.string(12) ?? ""))
                 }
                 return result
             }
@@ -252,7 +254,7 @@ extension AccountStore {
             var rows: [SQLiteRow] = []
             for uid in uids {
                 if let row = try db.query("""
-                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date, id FROM messages
+                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date, id, email_id FROM messages
                     WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                     """, [source.rawValue, Int64(uid.rawValue)]).first { rows.append(row) }
             }
@@ -276,7 +278,7 @@ extension AccountStore {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
                                          internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? ""),
-                                         metadata: Self.metadata(row, from: 6), textSource: row.int(10)))
+                                         metadata: Self.metadata(row, from: 6), textSource: row.int(10), emailID: row.string(11)))
         }
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {

@@ -25,6 +25,8 @@ public struct MailboxInfo: Sendable, Equatable {
     /// RFC 6154 attribute (`\Sent`), if any.
     public var specialUse: String? = nil
     public var subscribed: Bool = true
+    /// RFC 8474 MAILBOXID: stays through renames, never reused.
+    public var objectID: String = ""
 }
 
 public struct MessageInfo: Sendable, Equatable {
@@ -142,6 +144,8 @@ public final class AccountStore: Sendable {
         var metadata: MessageMetadata? = nil
         /// A copy or restore: the index row whose full-text entry the new row shares.
         var textSource: Int64? = nil
+        /// A copy or restore keeps the message's RFC 8474 EMAILID; nil: a new message, a new id.
+        var emailID: String? = nil
     }
 
     static let migrations = [
@@ -224,6 +228,14 @@ public final class AccountStore: Sendable {
         // Version 9: finding the few messages without a full-text entry must not scan the mailbox.
         """
         CREATE INDEX messages_unindexed ON messages(mailbox_id) WHERE text_indexed = 0;
+        """,
+        // Version 10: RFC 8474 object ids. A message's EMAILID is kept by its copies and restores; a mailbox's
+        // MAILBOXID by renames. Random, so they are never reused for something else.
+        """
+        ALTER TABLE messages ADD COLUMN email_id TEXT;
+        UPDATE messages SET email_id = lower(hex(randomblob(8)));
+        ALTER TABLE mailboxes ADD COLUMN object_id TEXT;
+        UPDATE mailboxes SET object_id = lower(hex(randomblob(8)));
         """,
     ]
 
@@ -330,7 +342,8 @@ public final class AccountStore: Sendable {
     static func info(_ row: SQLiteRow) -> MailboxInfo {
         MailboxInfo(id: MailboxID(row.int(0)!), name: row.string(1)!, uidValidity: UIDValidity(UInt32(row.int(2)!)),
                     uidNext: UID(UInt32(row.int(3)!)), highestModSeq: ModSeq(UInt64(row.int(4)!)),
-                    specialUse: row.values.count > 5 ? row.string(5) : nil, subscribed: row.values.count > 6 ? row.int(6) != 0 : true)
+                    specialUse: row.values.count > 5 ? row.string(5) : nil, subscribed: row.values.count > 6 ? row.int(6) != 0 : true,
+                    objectID: row.values.count > 7 ? row.string(7) ?? "" : "")
     }
 
     public func createMailbox(_ name: String, specialUse: String? = nil) throws(StoreError) -> MailboxInfo {
@@ -346,7 +359,7 @@ public final class AccountStore: Sendable {
                 let validity = max(last + 1, clock() & 0x7fff_ffff)
                 try db.query("UPDATE state SET value = ? WHERE key = 'last_uidvalidity'", [validity])
                 let modseq = try Self.nextModSeq(db)
-                try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq, special_use) VALUES (?, ?, ?, ?)",
+                try db.query("INSERT INTO mailboxes (name, uidvalidity, highest_modseq, special_use, object_id) VALUES (?, ?, ?, ?, lower(hex(randomblob(8))))",
                              [canonical, validity, modseq, specialUse])
                 return (MailboxID(db.lastInsertRowID), validity)
             }
@@ -360,21 +373,21 @@ public final class AccountStore: Sendable {
     public func mailbox(named name: String) throws(StoreError) -> MailboxInfo? {
         let canonical = name.uppercased() == "INBOX" ? "INBOX" : name
         return try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE name = ?", [canonical])
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name), object_id FROM mailboxes WHERE name = ?", [canonical])
                 .first.map(Self.info)
         }
     }
 
     public func mailbox(id: MailboxID) throws(StoreError) -> MailboxInfo? {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE id = ? AND name IS NOT NULL",
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name), object_id FROM mailboxes WHERE id = ? AND name IS NOT NULL",
                          [id.rawValue]).first.map(Self.info)
         }
     }
 
     public func mailboxes() throws(StoreError) -> [MailboxInfo] {
         try read { db in
-            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name) FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
+            try db.query("SELECT id, name, uidvalidity, uidnext, highest_modseq, special_use, (SELECT count(*) FROM subscriptions s WHERE s.name = mailboxes.name), object_id FROM mailboxes WHERE name IS NOT NULL ORDER BY name")
                 .map(Self.info)
         }
     }
@@ -551,11 +564,11 @@ public final class AccountStore: Sendable {
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
-                                                  envelope, body_structure, body, sent_date)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                  envelope, body_structure, body, sent_date, email_id)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, lower(hex(randomblob(8)))))
                             """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
                                   item.flags.rawValue, Keywords.encode(item.keywords), modseq, item.metadata?.envelope,
-                                  item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate])
+                                  item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate, item.emailID])
                         let row = db.lastInsertRowID
                         if let text = item.metadata?.text {
                             try FullText.insert(db, row: row, text)
@@ -745,7 +758,7 @@ public final class AccountStore: Sendable {
             let row: SQLiteRow? = try read { db in
                 try db.query("""
                     SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), m.file, m.flags, m.internal_date, m.size, m.keywords,
-                           m.envelope, m.body_structure, m.body, m.sent_date
+                           m.envelope, m.body_structure, m.body, m.sent_date, m.email_id
                     FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
                     """, [id]).first
             }
@@ -771,7 +784,7 @@ public final class AccountStore: Sendable {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
                                          internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? ""),
-                                         metadata: Self.metadata(row, from: 7), textSource: id))
+                                         metadata: Self.metadata(row, from: 7), textSource: id, emailID: row.string(11)))
             names.append(name)
             sources.append(source)
         }
@@ -854,8 +867,8 @@ public final class AccountStore: Sendable {
                         metadata.name += " (recovered \(id))"
                     }
                     try db.query("""
-                        INSERT INTO mailboxes (id, name, deleted_name, uidvalidity, highest_modseq, deleted_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO mailboxes (id, name, deleted_name, uidvalidity, highest_modseq, deleted_at, object_id)
+                        VALUES (?, ?, ?, ?, ?, ?, lower(hex(randomblob(8))))
                         """, [id, live ? metadata.name : nil, live ? nil : metadata.name, Int64(metadata.uidValidity),
                               modseq, metadata.deletedAt])
                     var files: [(file: String, uid: UInt32?)] = try DurableFile.list(maildir.cur).map { file in
@@ -883,8 +896,8 @@ public final class AccountStore: Sendable {
                         let parsed = (try? DurableFile.read(maildir.cur + "/" + file)).map { MessageMetadata(parsing: $0) }
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
-                                                  expunged_at, envelope, body_structure, body, sent_date)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                  expunged_at, envelope, body_structure, body, sent_date, email_id)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(8))))
                             """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
                                   flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt, parsed?.envelope,
                                   parsed?.bodyStructure, parsed?.body, parsed?.sentDate])

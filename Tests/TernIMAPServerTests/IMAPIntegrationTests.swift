@@ -226,6 +226,38 @@ import TernTestSupport
 
     /// RFC 3516: binary content appended with literal8 comes back raw through BINARY, and base64-encoded through
     /// BODY[part] (a literal may not carry NUL).
+    /// RFC 8474: MAILBOXID survives RENAME; EMAILID is shared by copies (COPY, MOVE) and differs between messages;
+    /// SEARCH EMAILID finds it; THREADID is NIL.
+    @Test func objectIDs() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        #expect(try client.command("CAPABILITY").untagged.first?.contains(" OBJECTID") == true)
+        let created = try client.command("CREATE Projects")
+        let id = try #require(created.status.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init))
+        #expect(created.status.hasPrefix("OK [MAILBOXID (F") && id.hasPrefix("F"), "\(created.tagged)")
+        #expect(try client.command("RENAME Projects Work").ok)
+        let status = try client.command("STATUS Work (MAILBOXID MESSAGES)").untagged
+        #expect(status == ["* STATUS \"Work\" (MAILBOXID (\(id)) MESSAGES 0)"], "\(status)")
+        #expect(try client.command("STATUS INBOX (MAILBOXID)").untagged.first?.contains("(\(id))") == false)
+        _ = try client.append("INBOX", message(subject: "one"))
+        _ = try client.append("INBOX", message(subject: "two"))
+        let selected = try client.command("SELECT INBOX")
+        #expect(selected.untagged.contains { $0.hasPrefix("* OK [MAILBOXID (F") })
+        #expect(try client.command("COPY 1 Work").ok)
+        let inbox = try client.command("FETCH 1:2 (EMAILID THREADID)").untagged
+        #expect(inbox.count == 2 && inbox.allSatisfy { $0.contains("THREADID NIL") }, "\(inbox)")
+        let first = try #require(inbox.first?.components(separatedBy: "EMAILID (").last?.split(separator: ")").first.map(String.init))
+        #expect(first.hasPrefix("M") && !inbox[1].contains(first))
+        #expect(try client.command("SEARCH EMAILID \(first)").untagged == ["* SEARCH 1"])
+        #expect(try client.command("SEARCH THREADID T1").untagged == ["* SEARCH"])
+        #expect(try client.command("MOVE 1 Archive").ok)
+        #expect(try client.command("SELECT Work").ok)
+        #expect(try client.command("FETCH 1 (EMAILID)").untagged == ["* 1 FETCH (EMAILID (\(first)))"])
+        #expect(try client.command("SELECT Archive").ok)
+        #expect(try client.command("FETCH 1 (EMAILID)").untagged == ["* 1 FETCH (EMAILID (\(first)))"])
+    }
+
     @Test func binaryContentWithNUL() throws {
         let server = try IMAPServer()
         try server.addUser()
