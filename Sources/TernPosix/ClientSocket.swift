@@ -39,12 +39,12 @@ public final class ClientSocket {
             do throws(ClientSocketError) {
                 try Self.wait(fd, events: Int16(POLLOUT), until: .now + timeout, what: "connecting to \(address)")
             } catch {
-                closeDescriptor(fd)
+                close()  // through close(): a throwing init still runs deinit, which must not close again
                 throw error
             }
             let code = Socket.pendingError(fd)
             if code != 0 {
-                closeDescriptor(fd)
+                close()
                 throw .connect("\(address)", SystemError(call: "connect", errno: code))
             }
         }
@@ -134,12 +134,12 @@ public final class ClientSocket {
 /// Host-name resolution for outgoing connections.
 public enum HostResolver {
     /// The IPv4 and IPv6 addresses of `host` (a name or a numeric address) with `port`, in getaddrinfo's order
-    /// (RFC 6724 preference), duplicates removed.
+    /// (RFC 6724 preference), duplicates removed. No AI_ADDRCONFIG: it hides 127.0.0.1 on hosts without another
+    /// IPv4 address; an unreachable family just fails to connect and the next address is tried.
     public static func addresses(of host: String, port: UInt16) throws(ClientSocketError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_ADDRCONFIG
         var list: UnsafeMutablePointer<addrinfo>?
         let code = getaddrinfo(host, String(port), &hints, &list)
         guard code == 0 else {

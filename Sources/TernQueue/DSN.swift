@@ -153,7 +153,11 @@ public struct DSNReport: Sendable {
             line("Action: \(recipient.action.rawValue)")
             line("Status: \(recipient.status)")
             if let mta = recipient.remoteMTA { line("Remote-MTA: dns; \(Self.clean(mta))") }
-            if let diagnostic = recipient.diagnostic { line("Diagnostic-Code: smtp; \(Self.clean(diagnostic))") }
+            if let diagnostic = recipient.diagnostic {
+                // "smtp" for a server's reply; our own explanations (connection refused…) get an X- type.
+                let isReply = diagnostic.utf8.count >= 3 && diagnostic.utf8.prefix(3).allSatisfy { (0x30...0x39).contains($0) }
+                line("Diagnostic-Code: \(isReply ? "smtp" : "X-Tern"); \(Self.clean(diagnostic))")
+            }
             if let last = recipient.lastAttempt { line("Last-Attempt-Date: \(Self.rfc5322Date(last))") }
             if let until = recipient.willRetryUntil { line("Will-Retry-Until: \(Self.rfc5322Date(until))") }
         }

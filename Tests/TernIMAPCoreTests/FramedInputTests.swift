@@ -22,6 +22,7 @@ import TernCore
                 case .bytes(let chunk, let remaining):
                     event = assembler.receiveLiteral(chunk, remaining: remaining)
                     if remaining == 0 { framer.setMode(.line(maxLength: limits.maxLineLength)) }
+                case .data: continue  // SMTP's dot-terminated mode; IMAP never switches to it
                 }
                 switch event {
                 case .complete(let command): outcomes.append(CommandParser.parse(command, limits: limits))
