@@ -302,16 +302,36 @@ public final class QueueRunner: Sendable {
                      action: action, status: status, remoteMTA: mta, diagnostic: reply, lastAttempt: now)
     }
 
-    /// Sends a DSN to the message's sender: never for a null sender (RFC 3461 §6.2, no loops).
+    /// A failure report for recipients that failed after their message was accepted but before it reached the
+    /// queue (local delivery errors in an SMTP session). Honours NOTIFY; nothing for a null sender.
+    public func reportFailures(of envelope: MailEnvelope, failures: [(EnvelopeRecipient, SMTPReply)], message: [UInt8]) {
+        let now = clock()
+        let reports = failures.filter { ($0.0.parameters.notify ?? DSNNotify.implicit).contains(.failure) }.map { failure in
+            DSNRecipient(finalRecipient: failure.0.mailbox, originalRecipient: failure.0.parameters.originalRecipient,
+                         action: .failed, status: "\(failure.1.effectiveStatus)", remoteMTA: configuration.hostname,
+                         diagnostic: failure.1.oneLine, lastAttempt: now)
+        }
+        guard !reports.isEmpty else { return }
+        sendReport(sender: envelope.sender, parameters: envelope.parameters, arrival: now, logID: "session",
+                   recipients: reports, bytes: message, now: now)
+    }
+
     private func sendReport(for message: QueuedMessage, recipients: [DSNRecipient], bytes: [UInt8], now: Int64) {
-        guard let sender = message.sender.mailbox else { return }
+        sendReport(sender: message.sender, parameters: message.parameters, arrival: message.arrival,
+                   logID: message.id.rawValue, recipients: recipients, bytes: bytes, now: now)
+    }
+
+    /// Sends a DSN to the message's sender: never for a null sender (RFC 3461 §6.2, no loops).
+    private func sendReport(sender: ReversePath, parameters: MailParameters, arrival: Int64, logID: String,
+                            recipients: [DSNRecipient], bytes: [UInt8], now: Int64) {
+        guard let sender = sender.mailbox else { return }
         let token = QueueID.make()
         let report = DSNReport(
-            reportingMTA: configuration.hostname, recipient: sender, envelopeID: message.parameters.envelopeID,
-            arrival: message.arrival, recipients: recipients, ret: message.parameters.ret, originalMessage: bytes,
+            reportingMTA: configuration.hostname, recipient: sender, envelopeID: parameters.envelopeID,
+            arrival: arrival, recipients: recipients, ret: parameters.ret, originalMessage: bytes,
             date: now, boundary: "\(token)/\(configuration.hostname)", messageID: "<\(now).\(token)@\(configuration.hostname)>")
         let rendered = report.render()
-        let metadata: Logger.Metadata = ["id": "\(message.id)", "to": "\(sender)", "subject": "\(report.subject)"]
+        let metadata: Logger.Metadata = ["id": "\(logID)", "to": "\(sender)", "subject": "\(report.subject)"]
         if deliverLocally(sender, rendered) {
             logger.info("delivery report stored", metadata: metadata)
             return
@@ -326,7 +346,7 @@ public final class QueueRunner: Sendable {
             logger.info("delivery report queued", metadata: queued)
             wake()
         } catch {
-            logger.error("cannot queue a delivery report", metadata: ["id": "\(message.id)", "error": "\(error)"])
+            logger.error("cannot queue a delivery report", metadata: ["id": "\(logID)", "error": "\(error)"])
         }
     }
 
