@@ -48,16 +48,17 @@ struct Outbound {
 
     init(peer: SMTPTestPeer, steps: [Int] = [1], local: LocalMailbox = LocalMailbox(),
          clock: @escaping @Sendable () -> Int64 = wallClockSeconds, start: Bool = true,
-         schedule: RetrySchedule? = nil) throws {
+         schedule: RetrySchedule? = nil, configure: (inout QueueRunnerConfiguration) -> Void = { _ in }) throws {
         queue = try MailQueue(directory: folder.path, clock: clock)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let configuration = QueueRunnerConfiguration(
+        var configuration = QueueRunnerConfiguration(
             hostname: "mail.example.net", concurrency: 2,
             routing: OutboundRouting(routes: ["remote.test": RouteTarget(host: "127.0.0.1", port: peer.port)]),
             timeouts: .uniform(.seconds(5)),
             schedule: schedule ?? RetrySchedule(steps: steps, maxQueueTime: 86400, delayWarningAfter: 4 * 3600),
             pollInterval: .milliseconds(100))
+        configure(&configuration)
         runner = try QueueRunner(queue: queue, configuration: configuration, logger: logger, resolver: TableResolver(),
                                  clock: clock, deliverLocally: local.handler)
         self.local = local
@@ -264,5 +265,35 @@ let sampleMessage = Array("""
         try #require(peer.waitForDeliveries(1, timeout: .seconds(5)).count == 1)
         #expect(ContinuousClock.now - started < .seconds(2))
         #expect(try waitUntil { try admin.list().isEmpty })
+    }
+
+    @Test func relayHostWithAuthTakesEveryDomain() throws {
+        var script = SMTPTestPeer.Script.accept
+        script.credentials = ("relayuser", "relay-pass")
+        let peer = try SMTPTestPeer(script: script)
+        let relay = RouteTarget(host: "127.0.0.1", port: peer.port)
+        let outbound = try Outbound(peer: peer, start: false) { configuration in
+            configuration.routing.relay = relay
+            configuration.relayCredentials = SMTPCredentials(user: "relayuser", password: "relay-pass")
+        }
+        _ = try outbound.send(sampleMessage, to: ["x@anywhere.test", "y@elsewhere.test"])
+        outbound.runner.runDue()
+        let delivered = peer.delivered
+        try #require(delivered.count == 1, "one transaction for both domains through the relay")
+        #expect(delivered[0].authenticatedUser == "relayuser")
+        #expect(delivered[0].recipients == ["<x@anywhere.test>", "<y@elsewhere.test>"])
+        #expect(try outbound.queue.list().isEmpty)
+
+        // A wrong password is a 535: permanent, so the sender hears about it.
+        let wrong = try Outbound(peer: peer, start: false) { configuration in
+            configuration.routing.relay = relay
+            configuration.relayCredentials = SMTPCredentials(user: "relayuser", password: "wrong")
+        }
+        _ = try wrong.send(sampleMessage, to: ["x@anywhere.test"])
+        wrong.runner.runDue()
+        let reports = wrong.local.messages
+        try #require(reports.count == 1)
+        #expect(String(decoding: reports[0].1, as: UTF8.self).contains("535 5.7.8 Authentication credentials invalid"))
+        #expect(peer.delivered.count == 1)
     }
 }
