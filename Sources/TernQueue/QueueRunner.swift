@@ -119,6 +119,9 @@ public final class QueueRunner: Sendable {
     private func scheduleLoop() {
         var lastVersion: Int64 = -1
         var nextDue: Int64?
+        // The first scan waits one interval (or a wake-up): ternd drops root right after starting, and files the
+        // runner creates (queued bounces) must belong to the service user.
+        state.wait(upTo: configuration.pollInterval, until: { $0.woken || !$0.running }, then: { _ in })
         while state.withLock({ $0.running }) {
             let woken = state.withLock { state in
                 defer { state.woken = false }
