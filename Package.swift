@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "CTernSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "CTernZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CTernCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        .target(name: "CTernResolv", linkerSettings: [.linkedLibrary("resolv")]),
 
         // Pure code: buffers, framing, deadlines, connection abstractions. No syscalls.
         .target(name: "TernCore", swiftSettings: strictSwift),
@@ -62,6 +63,12 @@ let package = Package(
             dependencies: ["TernCore", "TernIMAPCore", "TernMIME", "TernStore", "TernAuth", "TernCompression", log],
             swiftSettings: strictSwift
         ),
+        // The outbound queue: durable spool, delivery threads, SMTP client, MX routing, DSNs.
+        .target(
+            name: "TernQueue",
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernSQLite", "TernSMTPCore", "CTernResolv", log],
+            swiftSettings: strictSwift
+        ),
         // SMTP sessions (submission and inbound), local delivery, trace headers. No sockets.
         .target(
             name: "TernSMTPServer",
@@ -71,11 +78,12 @@ let package = Package(
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer", "TernSMTPCore",
-                           "TernSMTPServer", log, "TOMLKit"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer",
+                           "TernSMTPCore", "TernSMTPServer", "TernQueue", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
-        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", log, argumentParser], swiftSettings: strictSwift),
+        .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore",
+                                                  "TernQueue", "TernSMTPCore", log, argumentParser], swiftSettings: strictSwift),
         .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
         .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
 
@@ -89,7 +97,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernAuthTests", dependencies: ["TernAuth", "TernCore", "TernTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport", "TernStore"], swiftSettings: strictSwift),
+        .testTarget(name: "TernControlTests", dependencies: ["TernTestSupport", "TernStore", "TernQueue", "TernSMTPCore"],
+                    swiftSettings: strictSwift),
+        .testTarget(
+            name: "TernQueueTests",
+            dependencies: ["TernQueue", "TernSMTPCore", "TernCore", "TernPosix", "TernTLS", "TernTestSupport", log],
+            swiftSettings: strictSwift
+        ),
         // Delivers until killed; used by TernStoreTests' SIGKILL crash test.
         .executableTarget(name: "tern-store-crash-helper", dependencies: ["TernStore"], path: "Tests/TernStoreCrashHelper",
                           swiftSettings: strictSwift),
@@ -110,7 +124,8 @@ let package = Package(
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernDaemonTests",
-            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernTestSupport", log],
+            dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernTestSupport",
+                           "TernQueue", "TernSMTPCore", log],
             swiftSettings: strictSwift
         ),
         .testTarget(

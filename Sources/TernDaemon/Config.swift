@@ -8,6 +8,7 @@ public import Logging
 public import TernCore
 public import TernAuth
 public import TernTLS
+public import TernQueue
 import TOMLKit
 
 public struct TernConfig: Sendable, Equatable {
@@ -42,6 +43,35 @@ public struct TernConfig: Sendable, Equatable {
         public var shutdownGraceSeconds: Int = 10
     }
 
+    /// `[outbound]`: how queued mail leaves (see etc/tern.toml and docs/architecture.md, "Outbound queue").
+    public struct Outbound: Sendable, Equatable {
+        /// Delivery threads.
+        public var concurrency = 4
+        /// A smarthost for all outbound mail; nil = each domain's MX hosts.
+        public var relayHost: RouteTarget?
+        public var relayUser: String?
+        /// A file whose first line is the relay password (kept out of the config, which many can read).
+        public var relayPasswordFile: String?
+        public var relayVerifyCertificate = true
+        /// The port of MX hosts.
+        public var smtpPort: UInt16 = 25
+        /// Lower-cased domain (or "*") → host:port, bypassing DNS.
+        public var routes: [String: RouteTarget] = [:]
+        public var maxQueueDays = 5
+        /// 0 = no delay warnings.
+        public var delayWarningHours = 4
+        /// Seconds between tries after the 1st, 2nd… failure; the last repeats.
+        public var retryIntervals: [Int] = RetrySchedule.defaultSteps
+
+        public init() {}
+
+        public var routing: OutboundRouting { OutboundRouting(relay: relayHost, routes: routes, mxPort: smtpPort) }
+        public var schedule: RetrySchedule {
+            RetrySchedule(steps: retryIntervals, maxQueueTime: maxQueueDays * 86400,
+                          delayWarningAfter: delayWarningHours * 3600)
+        }
+    }
+
     public struct SMTPSettings: Sendable, Equatable {
         public var maxRecipients: Int = 1000
         public var hideClientAddress = false
@@ -69,6 +99,8 @@ public struct TernConfig: Sendable, Equatable {
         submissions: [.loopback(1465)], smtp: [.loopback(1025)]
     )
     public var limits = Limits()
+    /// The outbound queue (`[outbound]`).
+    public var outbound = Outbound()
     /// Rules for every password set (`[passwords]`).
     public var passwordPolicy = PasswordPolicy()
     /// Failed-login throttling shared by IMAP and SMTP (`[auth]`).
@@ -86,6 +118,8 @@ public struct TernConfig: Sendable, Equatable {
     public var generatedKeyPath: String { dataDirectory + "/tls/self-signed.key" }
     /// Domains, accounts, aliases and identities, shared by ternd and ternctl.
     public var directoryPath: String { dataDirectory + "/directory.sqlite" }
+    /// The outbound queue's folder (queue.sqlite and messages/), shared by ternd and ternctl.
+    public var queuePath: String { dataDirectory + "/queue" }
 }
 
 extension ListenAddress {
@@ -138,7 +172,7 @@ private struct ConfigReader {
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
             "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "purge_interval_minutes", "max_message_size",
-            "server", "tls", "listeners", "limits", "passwords", "auth", "smtp", "testing",
+            "server", "tls", "listeners", "limits", "passwords", "auth", "smtp", "outbound", "testing",
         ])
         if let value = try string(root, "data_dir") {
             guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
@@ -247,6 +281,9 @@ private struct ConfigReader {
             }
             if let v = try int(auth, "block_seconds", prefix: p, in: 1...31_536_000) { config.throttle.blockDuration = .seconds(v) }
         }
+        if let outbound = try table(root, "outbound") {
+            try applyOutbound(outbound, to: &config.outbound)
+        }
         if let smtp = try table(root, "smtp") {
             let p = "smtp."
             try checkKeys(smtp, prefix: p, allowed: ["max_recipients", "hide_client_address", "save_sent_copy"])
@@ -260,6 +297,55 @@ private struct ConfigReader {
             if let value = try addresses(testing, "echo_tls", prefix: "testing.") { config.echoTLS = value }
         }
         try checkDuplicatePorts(config)
+    }
+
+    private func applyOutbound(_ table: TOMLTable, to outbound: inout TernConfig.Outbound) throws(ConfigError) {
+        let p = "outbound."
+        try checkKeys(table, prefix: p, allowed: [
+            "concurrency", "relay_host", "relay_user", "relay_password_file", "relay_verify_certificate", "smtp_port",
+            "routes", "max_queue_days", "delay_warning_hours", "retry_intervals_seconds",
+        ])
+        if let v = try int(table, "concurrency", prefix: p, in: 1...64) { outbound.concurrency = v }
+        if let text = try string(table, "relay_host", prefix: p), !text.isEmpty {
+            do { outbound.relayHost = try RouteTarget(parsing: text) } catch { throw fail(p + "relay_host", error.description) }
+        }
+        outbound.relayUser = try string(table, "relay_user", prefix: p).flatMap { $0.isEmpty ? nil : $0 }
+        outbound.relayPasswordFile = try string(table, "relay_password_file", prefix: p).flatMap { $0.isEmpty ? nil : $0 }
+        if (outbound.relayUser == nil) != (outbound.relayPasswordFile == nil) {
+            throw outbound.relayUser == nil
+                ? fail(p + "relay_password_file", "outbound.relay_user must be set too (user and password file go together)")
+                : fail(p + "relay_user", "outbound.relay_password_file must be set too (user and password file go together)")
+        }
+        if outbound.relayUser != nil && outbound.relayHost == nil {
+            throw fail(p + "relay_user", "a relay login needs outbound.relay_host")
+        }
+        if let v = try bool(table, "relay_verify_certificate", prefix: p) { outbound.relayVerifyCertificate = v }
+        if let v = try int(table, "smtp_port", prefix: p, in: 1...65535) { outbound.smtpPort = UInt16(v) }
+        if let entries = try strings(table, "routes", prefix: p) {
+            var routes: [String: RouteTarget] = [:]
+            for entry in entries {
+                let route: (domain: String, target: RouteTarget)
+                do { route = try OutboundRouting.parseRoute(entry) } catch { throw fail(p + "routes", error.description) }
+                guard routes[route.domain] == nil else { throw fail(p + "routes", "'\(route.domain)' has two routes") }
+                routes[route.domain] = route.target
+            }
+            outbound.routes = routes
+        }
+        if let v = try int(table, "max_queue_days", prefix: p, in: 1...60) { outbound.maxQueueDays = v }
+        if let v = try int(table, "delay_warning_hours", prefix: p, in: 0...1440) { outbound.delayWarningHours = v }
+        if let value = table["retry_intervals_seconds"] {
+            guard let array = value.array, !array.isEmpty, array.count <= 50 else {
+                throw fail(p + "retry_intervals_seconds", "must be a list of 1 to 50 numbers of seconds")
+            }
+            var steps: [Int] = []
+            for element in array {
+                guard let seconds = element.int, (1...86400).contains(seconds) else {
+                    throw fail(p + "retry_intervals_seconds", "every interval must be a whole number of seconds in 1...86400")
+                }
+                steps.append(seconds)
+            }
+            outbound.retryIntervals = steps
+        }
     }
 
     private func checkDuplicatePorts(_ config: TernConfig) throws(ConfigError) {

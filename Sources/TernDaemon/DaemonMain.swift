@@ -54,7 +54,9 @@ public enum DaemonMain {
             do {
                 try ProcessIdentity.chown(config.dataDirectory, to: config.user)
                 for path in [config.generatedCertificatePath, config.generatedKeyPath, config.dataDirectory + "/tls",
-                             config.directoryPath, config.directoryPath + "-wal", config.directoryPath + "-shm"]
+                             config.directoryPath, config.directoryPath + "-wal", config.directoryPath + "-shm",
+                             config.queuePath, config.queuePath + "/messages", config.queuePath + "/queue.sqlite",
+                             config.queuePath + "/queue.sqlite-wal", config.queuePath + "/queue.sqlite-shm"]
                 where FileSystem.exists(path) {
                     try ProcessIdentity.chown(path, to: config.user)
                 }

@@ -9,6 +9,7 @@ public import TernAuth
 public import TernStore
 import TernIMAPCore
 import TernIMAPServer
+public import TernQueue
 import TernSMTPCore
 import TernSMTPServer
 import Glibc
@@ -28,6 +29,10 @@ public final class Server: @unchecked Sendable {
     /// The account directory and the open mail stores, shared by every protocol.
     public private(set) var authenticator: Authenticator?
     public private(set) var stores: StoreRegistry?
+    /// The outbound spool (`<data_dir>/queue`) and its delivery threads; SMTP sessions queue remote mail here.
+    public private(set) var queue: MailQueue?
+    public private(set) var queueRunner: QueueRunner?
+    private var localDelivery: LocalDelivery?
     private let watching = RunFlag()
     private let controlThreadCheck = ControlGuard()
 
@@ -46,6 +51,10 @@ public final class Server: @unchecked Sendable {
             self.authenticator = authenticator
             let registry = StoreRegistry(dataDirectory: config.dataDirectory)
             stores = registry
+            let delivery = LocalDelivery(directory: authenticator.directory, stores: registry, hostname: config.hostname,
+                                         logger: logger)
+            localDelivery = delivery
+            try startQueue(delivery: delivery)
             // The retention purge: mail expunged longer ago than its account's retention goes for good.
             let purgeDirectory = authenticator.directory
             let purgeLogger = logger
@@ -113,9 +122,9 @@ public final class Server: @unchecked Sendable {
         smtpConfiguration.limits.maxRecipients = config.smtp.maxRecipients
         smtpConfiguration.hideClientAddress = config.smtp.hideClientAddress
         smtpConfiguration.saveSentCopy = config.smtp.saveSentCopy
-        let delivery = LocalDelivery(directory: authenticator!.directory, stores: stores!, hostname: config.hostname, logger: logger)
-        let smtpEnvironment = SMTPEnvironment(configuration: smtpConfiguration, authenticator: authenticator!, delivery: delivery,
-                                              spool: nil, logger: logger)
+        let spool = queue.flatMap { queue in queueRunner.map { QueueSpool(queue: queue, runner: $0) } }
+        let smtpEnvironment = SMTPEnvironment(configuration: smtpConfiguration, authenticator: authenticator!,
+                                              delivery: localDelivery!, spool: spool, logger: logger)
         let submission = SMTPService(environment: smtpEnvironment, mode: .submission)
         let inbound = SMTPService(environment: smtpEnvironment, mode: .inbound)
         let echo = EchoService(logger: logger)
@@ -128,6 +137,53 @@ public final class Server: @unchecked Sendable {
             ("echo", config.echo, echo, false),
             ("echo_tls", config.echoTLS, echo, true),
         ]
+    }
+
+    /// Opens the outbound queue, removes what a crash left half-written (nothing can be enqueueing yet: the
+    /// listeners are not bound), and starts the delivery threads.
+    private func startQueue(delivery: LocalDelivery) throws {
+        let queue = try MailQueue(directory: config.queuePath)
+        let leftovers = try queue.recover()
+        if !leftovers.isEmpty {
+            logger.warning("removed unfinished queue files", metadata: ["files": "\(leftovers.joined(separator: ","))"])
+        }
+        let outbound = config.outbound
+        var credentials: SMTPCredentials?
+        if let user = outbound.relayUser, let file = outbound.relayPasswordFile {
+            let password: String
+            do {
+                password = String(try FileSystem.readText(file).split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+            } catch {
+                throw ConfigError(file: config.configFile ?? "(defaults)", line: nil, key: "outbound.relay_password_file",
+                                  message: "cannot read \(file): \(error)")
+            }
+            credentials = SMTPCredentials(user: user, password: password)
+        }
+        let configuration = QueueRunnerConfiguration(
+            hostname: config.hostname, concurrency: outbound.concurrency, routing: outbound.routing,
+            relayCredentials: credentials, relayVerifyCertificate: outbound.relayVerifyCertificate,
+            schedule: outbound.schedule)
+        let logger = self.logger
+        let runner = try QueueRunner(queue: queue, configuration: configuration, logger: logger) { recipient, report in
+            switch delivery.deliver(report, from: .null, to: recipient) {
+            case .delivered:
+                return true
+            case .notLocal:
+                return false
+            case .failed(let reply):
+                // A local sender whose mailbox refuses its own report (unknown, over quota): nowhere else to send
+                // it, and queueing it would route it back here. The log keeps what happened.
+                logger.error("delivery report not stored", metadata: ["to": "\(recipient)", "reply": "\(reply.text)"])
+                return true
+            }
+        }
+        runner.start()
+        self.queue = queue
+        queueRunner = runner
+        logger.info("outbound queue started", metadata: [
+            "path": "\(config.queuePath)", "queued": "\((try? queue.list().count) ?? 0)",
+            "route": "\(outbound.relayHost.map { "relay \($0)" } ?? "MX")",
+        ])
     }
 
     private func connectionOptions(_ config: TernConfig) -> ConnectionOptions {
@@ -177,6 +233,7 @@ public final class Server: @unchecked Sendable {
                 needRestart.append("listeners")
             }
             if new.dataDirectory != config.dataDirectory { needRestart.append("data_dir") }
+            if new.outbound != config.outbound { needRestart.append("outbound") }
             if new.user != config.user { needRestart.append("user") }
             if new.eventLoops != config.eventLoops || new.blockingThreads != config.blockingThreads {
                 needRestart.append("server")
@@ -190,6 +247,7 @@ public final class Server: @unchecked Sendable {
             applied.echo = config.echo
             applied.echoTLS = config.echoTLS
             applied.dataDirectory = config.dataDirectory
+            applied.outbound = config.outbound
             applied.user = config.user
             applied.eventLoops = config.eventLoops
             applied.blockingThreads = config.blockingThreads
@@ -223,6 +281,10 @@ public final class Server: @unchecked Sendable {
     @discardableResult
     public func shutdown() -> Bool {
         watching.set(false)
+        // Deliveries under way finish or time out; what is left stays queued for the next start.
+        if let queueRunner, !queueRunner.stop(timeout: .seconds(5)) {
+            logger.warning("outbound deliveries still running at shutdown; they stay queued")
+        }
         guard let group else { return true }
         let grace = Duration.seconds(config.limits.shutdownGraceSeconds)
         group.beginGracefulShutdown(grace: grace)
@@ -262,4 +324,20 @@ private final class RunFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func set(_ on: Bool) { value.store(on, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// The SMTP sessions' view of the outbound queue.
+struct QueueSpool: OutboundSpool {
+    let queue: MailQueue
+    let runner: QueueRunner
+
+    func enqueue(_ envelope: MailEnvelope, message: [UInt8]) throws -> String {
+        let id = try queue.enqueue(envelope, message: message)
+        runner.wake()
+        return id.rawValue
+    }
+
+    func bounce(_ envelope: MailEnvelope, failures: [(EnvelopeRecipient, SMTPReply)], message: [UInt8]) {
+        runner.reportFailures(of: envelope, failures: failures, message: message)
+    }
 }
