@@ -66,7 +66,7 @@ let package = Package(
         // The outbound queue: durable spool, delivery threads, SMTP client, MX routing, DSNs.
         .target(
             name: "TernQueue",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernSQLite", "TernSMTPCore", "CTernResolv", log],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernSQLite", "TernSMTPCore", "TernMIME", "CTernResolv", log],
             swiftSettings: strictSwift
         ),
         // SMTP sessions (submission and inbound), local delivery, trace headers. No sockets.

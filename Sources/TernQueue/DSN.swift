@@ -5,8 +5,8 @@
 // null. What is returned: the whole message (message/rfc822) for failures unless RET=HDRS; only the header
 // (text/rfc822-headers) for delay warnings, success reports, RET=HDRS, and messages over `maxReturnedSize`.
 
+import TernMIME
 public import TernSMTPCore
-import Glibc
 
 public enum DSNAction: String, Sendable {
     case failed
@@ -205,16 +205,7 @@ public struct DSNReport: Sendable {
     }
 
     /// `Tue, 01 Jul 2025 12:00:00 +0000` (RFC 5322 §3.3), in UTC.
-    public static func rfc5322Date(_ seconds: Int64) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
-    }
+    public static func rfc5322Date(_ seconds: Int64) -> String { MessageDate.rfc5322(seconds) }
 }
 
 extension DSNNotify {

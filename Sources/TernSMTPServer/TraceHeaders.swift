@@ -47,27 +47,7 @@ enum TraceHeaders {
         String(text.unicodeScalars.map { $0.value < 0x20 || $0 == "(" || $0 == ")" || $0 == "<" || $0 == ">" ? "_" : Character($0) })
     }
 
-    /// `Sun, 22 Nov 2026 01:23:45 +0000` for seconds since 1970 (UTC).
-    static func rfc5322Date(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secondOfDay = seconds - days * 86400
-        // Howard Hinnant's civil-from-days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let weekday = Int((days % 7 + 11) % 7)  // 1970-01-01 was a Thursday.
-        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekdays[weekday]), \(day) \(months[Int(month) - 1]) \(year) "
-            + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
-    }
+    static func rfc5322Date(_ seconds: Int64) -> String { MessageDate.rfc5322(seconds) }
 
     /// What a submission server checks and completes in the client's header.
     struct SubmittedHeader {

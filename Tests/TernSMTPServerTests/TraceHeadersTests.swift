@@ -5,7 +5,7 @@ import TernSMTPCore
 
 @Suite struct TraceHeadersTests {
     @Test(arguments: [
-        (Int64(0), "Thu, 1 Jan 1970 00:00:00 +0000"),
+        (Int64(0), "Thu, 01 Jan 1970 00:00:00 +0000"),
         (Int64(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000"),
         (Int64(1_795_310_475), "Sun, 22 Nov 2026 01:21:15 +0000"),
         (Int64(-1), "Wed, 31 Dec 1969 23:59:59 +0000"),
@@ -24,13 +24,13 @@ import TernSMTPCore
             \tby mail.example.com (Tern) with ESMTPSA\r
             \t(TLSv1.3 TLS_AES_256_GCM_SHA384)\r
             \tid ABC\r
-            \tfor <bob@example.com>; Thu, 1 Jan 1970 00:00:00 +0000\r
+            \tfor <bob@example.com>; Thu, 01 Jan 1970 00:00:00 +0000\r
 
             """)
         let hidden = TraceHeaders.received(.init(
             heloName: nil, clientAddress: nil, hostname: "mail.example.com", protocolName: "ESMTPSA", tlsDescription: nil,
             id: "X", recipient: nil, date: 0))
-        #expect(String(decoding: hidden, as: UTF8.self) == "Received: by mail.example.com (Tern) with ESMTPSA\r\n\tid X; Thu, 1 Jan 1970 00:00:00 +0000\r\n")
+        #expect(String(decoding: hidden, as: UTF8.self) == "Received: by mail.example.com (Tern) with ESMTPSA\r\n\tid X; Thu, 01 Jan 1970 00:00:00 +0000\r\n")
     }
 
     @Test func inspectsFromDateAndMessageID() {
