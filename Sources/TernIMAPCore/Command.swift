@@ -352,6 +352,8 @@ public enum Command: Hashable, Sendable {
     case store(SequenceSet, unchangedSince: UInt64?, StoreOperation, uid: Bool)
     case copy(SequenceSet, [UInt8], uid: Bool)
     case move(SequenceSet, [UInt8], uid: Bool)
+    /// RFC 8508: append `message` to the mailbox, then expunge message `number` (a UID with `uid`) of the selected one.
+    case replace(UInt32, [UInt8], AppendMessage, uid: Bool)
     case sort([SortCriterion], charset: String, SearchKey, returnOptions: [SearchReturnOption]?, uid: Bool)
     case thread(ThreadAlgorithm, charset: String, SearchKey, uid: Bool)
 
@@ -401,6 +403,7 @@ private enum HashableCommand: Hashable {
     case fetch(SequenceSet, [FetchAttribute], FetchModifiers, Bool)
     case store(SequenceSet, UInt64?, StoreOperation, Bool)
     case copy(SequenceSet, [UInt8], Bool), move(SequenceSet, [UInt8], Bool)
+    case replace(UInt32, [UInt8], AppendMessage, Bool)
     case sort([SortCriterion], String, SearchKey, [SearchReturnOption]?, Bool)
     case thread(ThreadAlgorithm, String, SearchKey, Bool)
 
@@ -440,6 +443,7 @@ private enum HashableCommand: Hashable {
         case .store(let s, let c, let o, let u): self = .store(s, c, o, u)
         case .copy(let s, let m, let u): self = .copy(s, m, u)
         case .move(let s, let m, let u): self = .move(s, m, u)
+        case .replace(let n, let m, let msg, let u): self = .replace(n, m, msg, u)
         case .sort(let c, let cs, let k, let r, let u): self = .sort(c, cs, k, r, u)
         case .thread(let a, let cs, let k, let u): self = .thread(a, cs, k, u)
         }

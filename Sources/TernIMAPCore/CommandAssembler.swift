@@ -115,15 +115,18 @@ public struct CommandAssembler: Sendable {
         return .needMoreLiteralBytes
     }
 
-    /// The tag (first token) and whether the command is APPEND (second token), from the first line.
+    /// The tag (first token) and whether the command carries a message (APPEND, REPLACE, UID REPLACE: RFC 8508
+    /// messages get APPEND's literal limits), from the first line.
     private mutating func readTagAndName(_ line: [UInt8]) {
-        let tokens = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
+        let tokens = line.split(separator: 0x20, maxSplits: 3, omittingEmptySubsequences: false)
         if let first = tokens.first, !first.isEmpty, first.allSatisfy(IMAPCharacter.isTagChar) {
             tag = String(decoding: first, as: UTF8.self)
         }
-        if tokens.count > 1 {
-            isAppend = tokens[1].count == 6 && tokens[1].map(IMAPCharacter.uppercased).elementsEqual("APPEND".utf8)
+        func word(_ index: Int, is name: String) -> Bool {
+            index < tokens.count && tokens[index].count == name.utf8.count
+                && tokens[index].map(IMAPCharacter.uppercased).elementsEqual(name.utf8)
         }
+        isAppend = word(1, is: "APPEND") || word(1, is: "REPLACE") || (word(1, is: "UID") && word(2, is: "REPLACE"))
     }
 
     /// `{n}`, `{n+}`, `~{n}`, `~{n+}` at the end of a line: the count (Int.max when it overflows) and the kind.

@@ -64,6 +64,9 @@ extension Reader {
         case "STORE": return try store(uid: false)
         case "COPY": return try copyOrMove(uid: false, move: false)
         case "MOVE": return try copyOrMove(uid: false, move: true)
+        case "REPLACE":
+            isAppend = true
+            return try replace(uid: false)
         case "SORT": return try sort(uid: false)
         case "THREAD": return try thread(uid: false)
         case "UID": return try uid()
@@ -88,6 +91,9 @@ extension Reader {
         case "STORE": return try store(uid: true)
         case "COPY": return try copyOrMove(uid: true, move: false)
         case "MOVE": return try copyOrMove(uid: true, move: true)
+        case "REPLACE":
+            isAppend = true
+            return try replace(uid: true)
         case "SEARCH": return .search(try search(), uid: true)
         case "SORT": return try sort(uid: true)
         case "THREAD": return try thread(uid: true)
@@ -95,7 +101,7 @@ extension Reader {
             try space("after UID EXPUNGE")
             return .uidExpunge(try sequenceSet())
         default:
-            throw ParseError.syntax("Expected FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD or EXPUNGE after UID")
+            throw ParseError.syntax("Expected FETCH, STORE, COPY, MOVE, REPLACE, SEARCH, SORT, THREAD or EXPUNGE after UID")
         }
     }
 
@@ -281,25 +287,39 @@ extension Reader {
         let mailbox = try mailboxArgument()
         var messages: [AppendMessage] = []
         repeat {
-            try space("before the message")
-            var message = AppendMessage(bytes: [])
-            if try peek() == UInt8(ascii: "(") {
-                message.flags = try flagList()
-                try space("after the flags")
-            }
-            if try peek() == UInt8(ascii: "\"") {
-                message.internalDate = try dateTime()
-                try space("after the date-time")
-            }
-            let c = try peek()
-            guard c == UInt8(ascii: "{") || c == UInt8(ascii: "~") else {
-                throw ParseError.syntax("Expected a literal with the message")
-            }
-            (message.bytes, message.isBinary) = try literal(allowBinary: true)
-            messages.append(message)
+            messages.append(try appendMessage())
             try checkItems(messages.count, "messages")
         } while try peek() == 0x20
         return .append(mailbox, messages)
+    }
+
+    /// RFC 8508: `replace = "REPLACE" SP seq-number SP mailbox append-message`, `uid-replace = "UID" SP replace`.
+    mutating func replace(uid: Bool) throws -> Command {
+        try space("before the message number")
+        let number = try nzNumber(uid ? "UID" : "message number")
+        let mailbox = try mailboxArgument()
+        return .replace(number, mailbox, try appendMessage(), uid: uid)
+    }
+
+    /// `append-message = append-opts SP append-data` with its leading space; `append-opts = [SP flag-list]
+    /// [SP date-time]`.
+    mutating func appendMessage() throws -> AppendMessage {
+        try space("before the message")
+        var message = AppendMessage(bytes: [])
+        if try peek() == UInt8(ascii: "(") {
+            message.flags = try flagList()
+            try space("after the flags")
+        }
+        if try peek() == UInt8(ascii: "\"") {
+            message.internalDate = try dateTime()
+            try space("after the date-time")
+        }
+        let c = try peek()
+        guard c == UInt8(ascii: "{") || c == UInt8(ascii: "~") else {
+            throw ParseError.syntax("Expected a literal with the message")
+        }
+        (message.bytes, message.isBinary) = try literal(allowBinary: true)
+        return message
     }
 
     // MARK: Selected

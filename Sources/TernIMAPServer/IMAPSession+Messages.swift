@@ -252,6 +252,51 @@ extension IMAPSession {
         }
     }
 
+    // MARK: REPLACE (RFC 8508)
+
+    /// Appends the new message to the named mailbox, then expunges the old one from the selected mailbox, like an
+    /// APPEND followed by a MOVE-style expunge: `* OK [APPENDUID …]` before the expunge responses.
+    func replace(tag: Tag, _ number: UInt32, _ nameBytes: [UInt8], _ message: AppendMessage, uid: Bool) {
+        guard let store, let view else { return }
+        if view.readOnly {
+            send("\(tag) NO [READ-ONLY] The mailbox is read-only")
+            return
+        }
+        guard let old = resolve(.ranges([SequenceRange(.number(number), .number(number))]), uid: uid, tag: tag) else { return }
+        guard let oldUID = old.first else {
+            send("\(tag) " + (uid ? "NO [NONEXISTENT] No message with that UID" : "BAD No message with that sequence number"))
+            return
+        }
+        guard let target = decodeName(nameBytes, tag: tag) else { return }
+        guard !message.bytes.isEmpty else {
+            send("\(tag) NO [CANNOT] An empty message cannot be stored")
+            return
+        }
+        guard let (flags, keywords) = storeFlags(message.flags, tag: tag) else { return }
+        let quota = self.quota
+        let id = view.id
+        perform({ () throws -> (UIDValidity, UID) in
+            guard try store.mailbox(named: target) != nil else { throw StoreError.mailboxNotFound(target) }
+            let result = try store.append(to: target, message.bytes, flags: flags, keywords: keywords,
+                                          internalDate: message.internalDate?.epochSeconds, quota: quota)
+            try store.expunge(id, uids: [UID(oldUID)])
+            return result
+        }) { [self] result in
+            switch result {
+            case .success(let (validity, newUID)):
+                changesPending = true
+                send("* OK [APPENDUID \(validity) \(newUID)] Replacement message stored")
+                finish("\(tag) OK REPLACE completed", force: true)
+            case .failure(let error):
+                if case .mailboxNotFound = error as? StoreError {
+                    finish("\(tag) NO [TRYCREATE] No such mailbox")
+                } else {
+                    finish("\(tag) " + failureReply(error, context: "REPLACE"))
+                }
+            }
+        }
+    }
+
     // MARK: APPEND
 
     func append(tag: Tag, _ nameBytes: [UInt8], _ messages: [AppendMessage]) {

@@ -214,7 +214,7 @@ final class IMAPSession: ConnectionHandler {
         }
         caps += ["NAMESPACE", "UNSELECT", "UIDPLUS", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED",
                  "LIST-STATUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
-                 "STATUS=SIZE", "SAVEDATE", "OBJECTID", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
+                 "STATUS=SIZE", "SAVEDATE", "OBJECTID", "REPLACE", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
                  "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
                  "APPENDLIMIT=\(limits.maxAppendLiteral)"]
         return caps
@@ -297,6 +297,7 @@ final class IMAPSession: ConnectionHandler {
             storeFlags(tag: tag, set, unchangedSince: unchangedSince, operation, uid: uid)
         case .copy(let set, let name, let uid): copy(tag: tag, set, name, uid: uid, move: false)
         case .move(let set, let name, let uid): copy(tag: tag, set, name, uid: uid, move: true)
+        case .replace(let number, let name, let message, let uid): replace(tag: tag, number, name, message, uid: uid)
         case .sort(let criteria, let charset, let key, let returnOptions, let uid):
             sortOrThread(tag: tag, sort: criteria, thread: nil, charset: charset, key: key, returnOptions: returnOptions, uid: uid)
         case .thread(let algorithm, let charset, let key, let uid):

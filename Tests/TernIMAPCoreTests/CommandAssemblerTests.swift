@@ -65,6 +65,11 @@ import Testing
         #expect(assembler.receiveLine(bytes("A1 Append INBOX (\\Seen) {11+}"))
                 == .literalRejected(tag: "A1", count: 11, synchronizing: false, isAppend: true))
         #expect(assembler.receiveLine(bytes("A2 NOOP")) == .complete(bytes("A2 NOOP\r\n")))
+        // RFC 8508: REPLACE and UID REPLACE carry a message and get the same limit.
+        #expect(assembler.receiveLine(bytes("A3 REPLACE 1 Drafts {11}"))
+                == .literalRejected(tag: "A3", count: 11, synchronizing: true, isAppend: true))
+        #expect(assembler.receiveLine(bytes("A4 uid replace 9 Drafts {11}"))
+                == .literalRejected(tag: "A4", count: 11, synchronizing: true, isAppend: true))
     }
 
     /// MULTIAPPEND: the sum of the messages is bounded too.

@@ -182,6 +182,12 @@ let commandFixtures: [ParseFixture] = [
                  "RFC 9051 §6.4.6 empty flag list"),
     ParseFixture("A003 COPY 2:4 MEETING", .copy(set(range(2, 4)), bytes("MEETING"), uid: false), "RFC 9051 §6.4.7"),
     ParseFixture("a UID MOVE 42:69 foo", .move(set(range(42, 69)), bytes("foo"), uid: true), "RFC 6851 §4.4"),
+    ParseFixture("A003 REPLACE 4 Drafts (\\Seen \\Draft) {5+}\r\nHello",
+                 .replace(4, bytes("Drafts"), AppendMessage(flags: [.seen, .draft], bytes: bytes("Hello")), uid: false),
+                 "RFC 8508 §3.1"),
+    ParseFixture("A004 UID REPLACE 2000 Drafts {3}\r\nabc",
+                 .replace(2000, bytes("Drafts"), AppendMessage(bytes: bytes("abc")), uid: true), "RFC 8508 §3.2"),
+    ParseFixture("A042 STATUS Work (MAILBOXID)", .status(bytes("Work"), [.mailboxID]), "RFC 8474 §4.1"),
     ParseFixture("A002 UID COPY 1:* \"Saved Items\"", .copy(set(SequenceRange(n(1), .last)), bytes("Saved Items"), uid: true),
                  "RFC 9051 §6.4.9"),
     // SORT and THREAD, RFC 5256 §5.

@@ -258,6 +258,27 @@ import TernTestSupport
         #expect(try client.command("FETCH 1 (EMAILID)").untagged == ["* 1 FETCH (EMAILID (\(first)))"])
     }
 
+    /// RFC 8508: a draft saved again replaces the old one in one command; APPENDUID comes before the expunge.
+    @Test func replaceADraft() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let client = try server.session()
+        #expect(try client.append("Drafts", message(subject: "draft one"), flags: "\\Draft").ok)
+        #expect(try client.command("SELECT Drafts").ok)
+        let new = message(subject: "draft two")
+        let replaced = try client.command("REPLACE 1 Drafts (\\Draft \\Seen) {\(new.utf8.count)+}\r\n\(new)")
+        #expect(replaced.ok, "\(replaced.tagged)")
+        #expect(replaced.untagged.first?.hasPrefix("* OK [APPENDUID ") == true, "\(replaced.untagged)")
+        #expect(replaced.untagged.contains("* 1 EXPUNGE"), "\(replaced.untagged)")
+        let fetched = try client.command("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        #expect(fetched.untagged.count == 1 && fetched.untagged[0].contains("Subject: draft two"), "\(fetched.untagged)")
+        #expect(fetched.untagged[0].contains("\\Draft") && fetched.untagged[0].contains("\\Seen"))
+        // UID REPLACE of a UID that is not there, and REPLACE in a read-only mailbox.
+        #expect(try client.command("UID REPLACE 99 Drafts {1+}\r\nx").status.hasPrefix("NO [NONEXISTENT]"))
+        #expect(try client.command("EXAMINE Drafts").ok)
+        #expect(try client.command("REPLACE 1 Drafts {1+}\r\nx").status.hasPrefix("NO [READ-ONLY]"))
+    }
+
     @Test func binaryContentWithNUL() throws {
         let server = try IMAPServer()
         try server.addUser()
