@@ -56,7 +56,7 @@ let package = Package(
         // SMTP grammar: command parser, replies (encode and parse), dot-stuffing, limits. No I/O.
         .target(name: "TernSMTPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
-        .target(name: "TernStore", dependencies: ["TernCore", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
+        .target(name: "TernStore", dependencies: ["TernCore", "TernPosix", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
         // IMAP sessions: command handlers over the store and the directory. No sockets.
         .target(
             name: "TernIMAPServer",

@@ -130,6 +130,10 @@ public final class AccountStore: Sendable {
     struct Committed: Sendable {
         let uid: UID
         let modSeq: ModSeq
+        /// The index row, once inserted (0 before).
+        var row: Int64 = 0
+        /// The row has no full-text entry yet: the background indexer is to make it (TextIndexer.swift).
+        var needsText = false
     }
 
     struct PendingAppend: Sendable {
@@ -454,10 +458,14 @@ public final class AccountStore: Sendable {
             throw .overQuota(violation)
         }
         let file = try maildir(info.id).deliver(bytes, flags: flags)
+        // The full-text entry is made after the commit (TextIndexer.swift): the acknowledgement waits for the message
+        // and its index row, not for the decoding and the FTS writes.
         let committed = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
-            quota: quota, keywords: Keywords.apply(.replace, keywords, to: []), metadata: MessageMetadata(parsing: bytes)))
+            quota: quota, keywords: Keywords.apply(.replace, keywords, to: []),
+            metadata: MessageMetadata(parsing: bytes, withText: false)))
         changes.publish(.appended(mailbox: info.id, uids: [committed.uid], modSeq: committed.modSeq))
+        if committed.needsText { TextIndexer.shared.enqueue(self, rows: [committed.row]) }
         let uid = committed.uid
         return (info.uidValidity, uid)
     }
@@ -513,6 +521,7 @@ public final class AccountStore: Sendable {
         if let last = committed.last {
             changes.publish(.appended(mailbox: info.id, uids: committed.map(\.uid), modSeq: last.modSeq))
         }
+        TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         return committed.map(\.uid)
     }
 
@@ -558,8 +567,8 @@ public final class AccountStore: Sendable {
                     try DurableFile.syncFileSystem(mailRoot)
                     // 3. The index rows, committed last.
                     let now = clock()
-                    for (item, result) in zip(batch, results) {
-                        guard case .success(let committed) = result else { continue }
+                    for (index, item) in batch.enumerated() {
+                        guard case .success(var committed) = results[index] else { continue }
                         let uid = committed.uid
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
@@ -570,11 +579,15 @@ public final class AccountStore: Sendable {
                                   item.flags.rawValue, Keywords.encode(item.keywords), modseq, item.metadata?.envelope,
                                   item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate, item.emailID])
                         let row = db.lastInsertRowID
+                        committed.row = row
                         if let text = item.metadata?.text {
                             try FullText.insert(db, row: row, text)
-                        } else if let source = item.textSource {
-                            try FullText.copy(db, row: row, from: source)
+                        } else if let source = item.textSource, try FullText.copy(db, row: row, from: source) {
+                            // The copy shares its source's entry.
+                        } else {
+                            committed.needsText = true
                         }
+                        results[index] = .success(committed)
                         try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
@@ -792,6 +805,7 @@ public final class AccountStore: Sendable {
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
             committed.append(try result.get())
         }
+        TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         // The old rows and files go; the restored copies are the messages now.
         try run { db in
             try db.transaction {

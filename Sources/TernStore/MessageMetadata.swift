@@ -26,14 +26,15 @@ public struct MessageMetadata: Sendable, Equatable {
         a.envelope == b.envelope && a.bodyStructure == b.bodyStructure && a.body == b.body && a.sentDate == b.sentDate
     }
 
-    /// Parses a message once (bounded: see MIMELimits) and renders what is cached.
-    public init(parsing bytes: [UInt8]) {
+    /// Parses a message once (bounded: see MIMELimits) and renders what is cached; `withText: false` leaves the
+    /// full-text values to the background indexer.
+    public init(parsing bytes: [UInt8], withText: Bool = true) {
         let message = MIMEMessage(parsing: bytes)
         envelope = IMAPRendering.envelope(of: message.root)
         bodyStructure = IMAPRendering.bodyStructure(of: message.root, extended: true)
         body = IMAPRendering.bodyStructure(of: message.root, extended: false)
         sentDate = message.root.header.unfoldedValue("Date").flatMap { MessageDate.parse($0) }?.secondsSinceEpoch
-        text = SearchableText(message)
+        text = withText ? SearchableText(message) : nil
     }
 }
 
@@ -45,6 +46,8 @@ public struct SearchableText: Sendable {
 
     /// Bodies past this many characters are not indexed further (SEARCH BODY then misses text beyond it).
     public static let maxBodyCharacters = 1_000_000
+
+    init(parsing bytes: [UInt8]) { self.init(MIMEMessage(parsing: bytes)) }
 
     init(_ message: MIMEMessage) {
         let header = message.root.header

@@ -61,6 +61,8 @@ public final class StoreRegistry: Sendable {
         return try opening.withLock { _ throws(StoreError) -> AccountStore in
             if let store = retainOpen(account) { return store }
             let store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: account), clock: clock)
+            // Full-text entries a crash left unwritten (or an index older than them) are made in the background.
+            store.indexMissingText()
             entries.withLock { $0[account] = (store, 1) }
             // The watch compares against the version at opening, so a change right after it is not missed.
             if let version = store.dataVersion() { versions.withLock { $0[account] = version } }

@@ -1,0 +1,103 @@
+// Full-text indexing after the acknowledgement. A delivery commits its message file and index row (ENVELOPE,
+// BODYSTRUCTURE, flags) durably; the decoded text and its FTS5 rows (header_text, body_text: tens of KB of index
+// per 10 KB message) are written afterwards by one process-wide thread, from the durable file, in small
+// transactions without fsync. So the 250 / APPEND OK waits for the mail, not for its search index.
+//
+// Invariants:
+// - A row is searchable at once either way: until its entry exists, `text_indexed = 0` and SEARCH parses its file
+//   (`textSearch` reports it as unindexed), so a search never misses a message.
+// - An entry is written only for a row that still exists and has none (checked in the writing transaction), so a
+//   purge or a second enqueue never leaves an orphan or a duplicate.
+// - A crash loses only pending entries (the transaction that writes an entry also sets `text_indexed`);
+//   `indexMissingText` (ternd calls it for stores it opens) queues what is missing.
+
+import TernMIME
+import TernPosix
+import TernSQLite
+
+final class TextIndexer: Sendable {
+    static let shared = TextIndexer()
+
+    private struct State {
+        var jobs: [(store: AccountStore, rows: [Int64])] = []
+        var running = false
+    }
+    private let state = GuardedCondition(State())
+    /// Rows per transaction: a delivery waiting for the database lock waits for at most this many FTS inserts.
+    static let rowsPerTransaction = 16
+
+    func enqueue(_ store: AccountStore, rows: [Int64]) {
+        guard !rows.isEmpty else { return }
+        let start = state.update { state -> Bool in
+            state.jobs.append((store, rows))
+            guard !state.running else { return false }
+            state.running = true
+            return true
+        }
+        if start { startThread(name: "tern-text-index") { [self] in work() } }
+    }
+
+    private func work() {
+        while let (store, rows) = state.update({ state -> (AccountStore, [Int64])? in
+            guard !state.jobs.isEmpty else {
+                state.running = false
+                return nil
+            }
+            return state.jobs.removeFirst()
+        }) {
+            var start = 0
+            while start < rows.count {
+                let end = min(start + Self.rowsPerTransaction, rows.count)
+                store.writeTextEntries(Array(rows[start..<end]))
+                start = end
+            }
+        }
+    }
+
+    /// Waits until every queued entry is written (tests and benchmarks that search right after delivering).
+    func drain(timeout: Duration = .seconds(120)) {
+        state.wait(upTo: timeout, until: { !$0.running }, then: { _ in })
+    }
+}
+
+extension AccountStore {
+    /// Decodes the files of `rows` (outside the database lock) and writes their entries in one transaction.
+    func writeTextEntries(_ rows: [Int64]) {
+        let files: [(Int64, String)]
+        do throws(StoreError) {
+            files = try read { db in
+                try rows.compactMap { id -> (Int64, String)? in
+                    guard let row = try db.query("SELECT mailbox_id, file FROM messages WHERE id = ? AND text_indexed = 0", [id]).first
+                    else { return nil }
+                    return (id, "\(root)/mail/\(row.int(0)!)/cur/\(row.string(1)!)")
+                }
+            }
+        } catch {
+            return  // the row stays unindexed; SEARCH parses its file
+        }
+        let texts = files.compactMap { id, path -> (Int64, SearchableText)? in
+            guard let bytes = try? DurableFile.read(path) else { return nil }
+            return (id, SearchableText(parsing: bytes))
+        }
+        guard !texts.isEmpty else { return }
+        try? run { db in
+            try db.relaxedTransaction {
+                for (id, text) in texts
+                where try !db.query("SELECT 1 FROM messages WHERE id = ? AND text_indexed = 0", [id]).isEmpty {
+                    try FullText.insert(db, row: id, text)
+                }
+            }
+        }
+    }
+
+    /// Queues the entries a crash (or an index older than the full-text tables) left missing, up to `limit` rows.
+    public func indexMissingText(limit: Int = 100_000) {
+        guard let rows = try? read({ db in
+            try db.query("SELECT id FROM messages WHERE text_indexed = 0 AND expunged_at IS NULL LIMIT ?", [limit]).map { $0.int(0)! }
+        }) else { return }
+        TextIndexer.shared.enqueue(self, rows: rows)
+    }
+
+    /// Blocks until the background indexer has written every entry queued so far (for tests and benchmarks).
+    public static func waitForTextIndex() { TextIndexer.shared.drain() }
+}
