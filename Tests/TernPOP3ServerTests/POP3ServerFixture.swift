@@ -109,7 +109,9 @@ final class POP3Server {
                   let start = line.range(of: "}\r\n") else { return nil }
             var body = String(line[start.upperBound...])
             if body.hasSuffix(")") { body.removeLast() }
-            return (String(line[flagsStart.upperBound..<flagsEnd]), body)
+            // IMAP4rev1's \Recent says nothing about POP3; left out.
+            let flags = line[flagsStart.upperBound..<flagsEnd].split(separator: " ").filter { $0 != "\\Recent" }
+            return (flags.joined(separator: " "), body)
         }
     }
 }
