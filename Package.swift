@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "TernPOP3CoreTests", dependencies: ["TernPOP3Core", "TernCore"], swiftSettings: strictSwift),
         .testTarget(
             name: "TernPOP3ServerTests",
-            dependencies: ["TernPOP3Server", "TernPOP3Core", "TernStore", "TernCore", "TernTLS", "TernTestSupport"],
+            dependencies: ["TernPOP3Server", "TernPOP3Core", "TernStore", "TernAuth", "TernCore", "TernTLS", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),
