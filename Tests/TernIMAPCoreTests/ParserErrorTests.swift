@@ -61,7 +61,7 @@ let errorFixtures: [(String, TernIMAPCore.Tag?, String)] = [
     ("a1 SORT (DATE) ALL", "a1", "Expected a space after the charset"),
     ("a1 THREAD FOO UTF-8 ALL", "a1", "Expected ORDEREDSUBJECT or REFERENCES"),
     ("a1 UID", "a1", "Expected a space after UID"),
-    ("a1 UID NOOP", "a1", "Expected FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD or EXPUNGE after UID"),
+    ("a1 UID NOOP", "a1", "Expected FETCH, STORE, COPY, MOVE, REPLACE, SEARCH, SORT, THREAD or EXPUNGE after UID"),
     ("a1 UID EXPUNGE", "a1", "Expected a space after UID EXPUNGE"),
     ("a1 ID (\"a\")", "a1", "Expected a space after an ID field name"),
     ("a1 AUTHENTICATE", "a1", "Expected a space after AUTHENTICATE"),
