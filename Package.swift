@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// Tern: one mail server daemon (IMAP, SMTP submission, inbound SMTP, outbound queue) and its admin CLI.
+// Tern: one mail server daemon (IMAP, POP3, SMTP submission, inbound SMTP, outbound queue) and its admin CLI.
 // The module map and who may import whom are in docs/architecture.md.
 import PackageDescription
 
@@ -19,7 +19,7 @@ let package = Package(
         .executable(name: "ternd", targets: ["ternd"]),
         .executable(name: "ternctl", targets: ["ternctl"]),
         // For bench/ and fuzz packages only (separate packages that depend on this one).
-        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore", "TernMIME", "TernIMAPCore", "TernSMTPCore"]),
+        .library(name: "TernInternals", targets: ["TernCore", "TernAuth", "TernStore", "TernMIME", "TernIMAPCore", "TernSMTPCore", "TernPOP3Core"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "TernIMAPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // SMTP grammar: command parser, replies (encode and parse), dot-stuffing, limits. No I/O.
         .target(name: "TernSMTPCore", dependencies: ["TernCore"], swiftSettings: strictSwift),
+        // POP3 grammar: command parser, response encoding (dot-stuffing, TOP), limits. No I/O.
+        .target(name: "TernPOP3Core", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
         .target(name: "TernStore", dependencies: ["TernCore", "TernPosix", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
         // IMAP sessions: command handlers over the store and the directory. No sockets.
@@ -75,11 +77,17 @@ let package = Package(
             dependencies: ["TernCore", "TernSMTPCore", "TernMIME", "TernStore", "TernAuth", log],
             swiftSettings: strictSwift
         ),
+        // POP3 sessions over the store's INBOX: login through the shared Authenticator, UIDL, soft-deleting DELE. No sockets.
+        .target(
+            name: "TernPOP3Server",
+            dependencies: ["TernCore", "TernPOP3Core", "TernStore", "TernAuth", log],
+            swiftSettings: strictSwift
+        ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
             dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer",
-                           "TernSMTPCore", "TernSMTPServer", "TernQueue", log, "TOMLKit"],
+                           "TernSMTPCore", "TernSMTPServer", "TernPOP3Server", "TernQueue", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
         .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore",
@@ -119,6 +127,12 @@ let package = Package(
         .testTarget(
             name: "TernSMTPServerTests",
             dependencies: ["TernSMTPServer", "TernSMTPCore", "TernAuth", "TernCore", "TernTLS", "TernTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(name: "TernPOP3CoreTests", dependencies: ["TernPOP3Core", "TernCore"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "TernPOP3ServerTests",
+            dependencies: ["TernPOP3Server", "TernPOP3Core", "TernStore", "TernAuth", "TernCore", "TernTLS", "TernTestSupport", log],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),

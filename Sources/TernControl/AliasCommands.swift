@@ -132,6 +132,8 @@ struct SettingsCommand: ParsableCommand {
         var entries: [(String, String, UInt16?, String)] = [
             ("incoming", "IMAP", port(listeners.imaps), "SSL/TLS"),
             ("incoming", "IMAP", port(listeners.imap), "STARTTLS"),
+            ("incoming", "POP3", port(listeners.pop3s), "SSL/TLS"),
+            ("incoming", "POP3", port(listeners.pop3), "STARTTLS"),
             ("outgoing", "SMTP", port(listeners.submissions), "SSL/TLS"),
             ("outgoing", "SMTP", port(listeners.submission), "STARTTLS"),
         ]

@@ -77,6 +77,8 @@ struct ConfigCommand: ParsableCommand {
                 ("listeners.submission", config.listeners.submission.map(\.description).joined(separator: ",")),
                 ("listeners.submissions", config.listeners.submissions.map(\.description).joined(separator: ",")),
                 ("listeners.smtp", config.listeners.smtp.map(\.description).joined(separator: ",")),
+                ("listeners.pop3", config.listeners.pop3.map(\.description).joined(separator: ",")),
+                ("listeners.pop3s", config.listeners.pop3s.map(\.description).joined(separator: ",")),
                 ("limits.max_connections", "\(config.limits.maxConnections)"),
                 ("limits.max_connections_per_ip", "\(config.limits.maxConnectionsPerIP)"),
             ]

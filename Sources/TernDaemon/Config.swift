@@ -23,14 +23,21 @@ public struct TernConfig: Sendable, Equatable {
         public var submissions: [ListenAddress]
         /// Inbound SMTP from other servers (25).
         public var smtp: [ListenAddress]
+        /// POP3 with STLS (110).
+        public var pop3: [ListenAddress]
+        /// POP3 over implicit TLS (995).
+        public var pop3s: [ListenAddress]
 
         public init(imap: [ListenAddress], imaps: [ListenAddress], submission: [ListenAddress],
-                    submissions: [ListenAddress], smtp: [ListenAddress]) {
+                    submissions: [ListenAddress], smtp: [ListenAddress], pop3: [ListenAddress] = [],
+                    pop3s: [ListenAddress] = []) {
             self.imap = imap
             self.imaps = imaps
             self.submission = submission
             self.submissions = submissions
             self.smtp = smtp
+            self.pop3 = pop3
+            self.pop3s = pop3s
         }
     }
 
@@ -96,7 +103,7 @@ public struct TernConfig: Sendable, Equatable {
     public var tlsMinimumVersion: TLSVersion = .v1_2
     public var listeners = Listeners(
         imap: [.loopback(1143)], imaps: [.loopback(1993)], submission: [.loopback(1587)],
-        submissions: [.loopback(1465)], smtp: [.loopback(1025)]
+        submissions: [.loopback(1465)], smtp: [.loopback(1025)], pop3: [.loopback(1110)], pop3s: [.loopback(1995)]
     )
     public var limits = Limits()
     /// The outbound queue (`[outbound]`).
@@ -229,13 +236,15 @@ private struct ConfigReader {
         }
         if let listeners = try table(root, "listeners") {
             try checkKeys(listeners, prefix: "listeners.",
-                          allowed: ["imap", "imaps", "submission", "submissions", "smtp"])
+                          allowed: ["imap", "imaps", "submission", "submissions", "smtp", "pop3", "pop3s"])
             let p = "listeners."
             if let value = try addresses(listeners, "imap", prefix: p) { config.listeners.imap = value }
             if let value = try addresses(listeners, "imaps", prefix: p) { config.listeners.imaps = value }
             if let value = try addresses(listeners, "submission", prefix: p) { config.listeners.submission = value }
             if let value = try addresses(listeners, "submissions", prefix: p) { config.listeners.submissions = value }
             if let value = try addresses(listeners, "smtp", prefix: p) { config.listeners.smtp = value }
+            if let value = try addresses(listeners, "pop3", prefix: p) { config.listeners.pop3 = value }
+            if let value = try addresses(listeners, "pop3s", prefix: p) { config.listeners.pop3s = value }
         }
         if let limits = try table(root, "limits") {
             let p = "limits."
@@ -353,6 +362,7 @@ private struct ConfigReader {
             ("listeners.imap", config.listeners.imap), ("listeners.imaps", config.listeners.imaps),
             ("listeners.submission", config.listeners.submission),
             ("listeners.submissions", config.listeners.submissions), ("listeners.smtp", config.listeners.smtp),
+            ("listeners.pop3", config.listeners.pop3), ("listeners.pop3s", config.listeners.pop3s),
             ("testing.echo", config.echo), ("testing.echo_tls", config.echoTLS),
         ]
         var seen: [ListenAddress: String] = [:]

@@ -142,6 +142,7 @@ enum Banner {
         Mail program settings:
           User name:        the full email address, e.g. alice@\(config.localDomains.first ?? config.hostname)
           Incoming (IMAP):  \(first("imaps")), SSL/TLS  — or \(first("imap")), STARTTLS
+          Incoming (POP3):  \(first("pop3s")), SSL/TLS  — or \(first("pop3")), STARTTLS
           Outgoing (SMTP):  \(first("submissions")), SSL/TLS  — or \(first("submission")), STARTTLS; normal password
           Inbound SMTP for other servers: \(first("smtp"))
 

@@ -12,6 +12,7 @@ import TernIMAPServer
 public import TernQueue
 import TernSMTPCore
 import TernSMTPServer
+import TernPOP3Server
 import Glibc
 import Synchronization
 
@@ -127,6 +128,11 @@ public final class Server: @unchecked Sendable {
                                               delivery: localDelivery!, spool: spool, logger: logger)
         let submission = SMTPService(environment: smtpEnvironment, mode: .submission)
         let inbound = SMTPService(environment: smtpEnvironment, mode: .inbound)
+        var pop3Configuration = POP3Configuration()
+        pop3Configuration.hostname = config.hostname
+        // One environment for both listeners: the maildrop lock covers 110 and 995 together.
+        let pop3 = POP3Service(environment: POP3Environment(
+            configuration: pop3Configuration, authenticator: authenticator!, stores: stores!, logger: logger))
         let echo = EchoService(logger: logger)
         return [
             ("imap", config.listeners.imap, imap, false),
@@ -134,6 +140,8 @@ public final class Server: @unchecked Sendable {
             ("submission", config.listeners.submission, submission, false),
             ("submissions", config.listeners.submissions, submission, true),
             ("smtp", config.listeners.smtp, inbound, false),
+            ("pop3", config.listeners.pop3, pop3, false),
+            ("pop3s", config.listeners.pop3s, pop3, true),
             ("echo", config.echo, echo, false),
             ("echo_tls", config.echoTLS, echo, true),
         ]

@@ -6,7 +6,8 @@ let usage = """
     usage: ternd [--config FILE]
 
     Runs the Tern mail server. Without --config it runs on embedded defaults: data in ./tern-data, loopback
-    addresses, unprivileged ports (IMAP 1143/1993, submission 1587/1465, SMTP 1025), a self-signed certificate.
+    addresses, unprivileged ports (IMAP 1143/1993, POP3 1110/1995, submission 1587/1465, SMTP 1025), a
+    self-signed certificate.
       --config FILE   read settings from FILE (TOML; every key is documented in etc/tern.toml)
       --check         validate the config and exit (status 0 if valid)
       --help          show this help

@@ -25,6 +25,8 @@ struct Admin {
             submission = ["127.0.0.1:1587"]
             submissions = ["127.0.0.1:1465"]
             smtp = []
+            pop3 = []
+            pop3s = ["127.0.0.1:1995"]
             """.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
@@ -132,8 +134,9 @@ struct Admin {
         #expect(settings.contains("User name:  user0@example.net"))
         #expect(settings.contains("Incoming (IMAP): mail.example.net, port 1993, SSL/TLS"))
         #expect(settings.contains("Outgoing (SMTP): mail.example.net, port 1587, STARTTLS"))
+        #expect(settings.contains("Incoming (POP3): mail.example.net, port 1995, SSL/TLS"))
         let json = try #require(try admin.json("settings", "user0@example.net") as? [String: Any])
-        #expect((json["servers"] as? [[String: Any]])?.count == 4)
+        #expect((json["servers"] as? [[String: Any]])?.count == 5)
         try admin.fails(["settings", "nobody@example.net"], saying: "no account nobody@example.net")
     }
 

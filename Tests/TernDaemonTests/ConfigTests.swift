@@ -26,12 +26,13 @@ import TernTestSupport
         #expect(config.tlsCertificate == "/etc/tern/fullchain.pem")
         #expect(config.listeners.imap.map(\.description) == ["0.0.0.0:143", "[::]:143"])
         #expect(config.listeners.submission.isEmpty)
+        #expect(config.listeners.pop3.isEmpty && config.listeners.pop3s.map(\.description) == ["0.0.0.0:995"])
         #expect(config.limits.idleTimeoutSeconds == 900)
         #expect(config.limits.maxConnections == TernConfig().limits.maxConnections)
     }
 
     static let badConfigs = [
-        "unknown-key", "wrong-type", "bad-address", "duplicate-port", "old-tls", "half-tls", "syntax",
+        "unknown-key", "wrong-type", "bad-address", "duplicate-port", "duplicate-pop3-port", "old-tls", "half-tls", "syntax",
         "out-of-range", "bad-level",
     ]
 

@@ -23,6 +23,8 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
     submission = []
     submissions = []
     smtp = ["127.0.0.1:0"]
+    pop3 = []
+    pop3s = []
     [limits]
     shutdown_grace_seconds = 2
     \(extra)
@@ -144,6 +146,7 @@ func echoConfig(extra: String = "", tls: String = "") -> String {
         let banner = server.standardOutput
         #expect(banner.contains("User name:        the full email address"))
         #expect(banner.contains("127.0.0.1 port 1993, SSL/TLS"))
+        #expect(banner.contains("Incoming (POP3):  127.0.0.1 port 1995, SSL/TLS  — or 127.0.0.1 port 1110, STARTTLS"))
         #expect(banner.contains("127.0.0.1 port 1465, SSL/TLS"))
         #expect(banner.contains("ternctl user add"))
         #expect(FileManager.default.fileExists(atPath: server.directory + "/tern-data/tls/self-signed.pem"))

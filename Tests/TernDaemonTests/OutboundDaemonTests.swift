@@ -21,6 +21,8 @@ func outboundConfig(peerPort: UInt16, retry: String) -> String {
     submission = []
     submissions = []
     smtp = ["127.0.0.1:0"]
+    pop3 = []
+    pop3s = []
     [limits]
     shutdown_grace_seconds = 1
     [outbound]

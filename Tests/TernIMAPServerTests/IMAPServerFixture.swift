@@ -19,6 +19,8 @@ func imapConfig(extra: String = "") -> String {
     submission = []
     submissions = []
     smtp = []
+    pop3 = []
+    pop3s = []
     [limits]
     shutdown_grace_seconds = 2
     \(extra)

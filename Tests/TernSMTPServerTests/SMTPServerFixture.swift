@@ -21,6 +21,8 @@ func smtpConfig(extra: String = "", top: String = "") -> String {
     submission = ["127.0.0.1:0"]
     submissions = ["127.0.0.1:0"]
     smtp = ["127.0.0.1:0"]
+    pop3 = []
+    pop3s = []
     [limits]
     shutdown_grace_seconds = 2
     \(extra)

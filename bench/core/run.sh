@@ -139,6 +139,8 @@ imaps = []
 submission = []
 submissions = []
 smtp = []
+pop3 = []
+pop3s = []
 
 [limits]
 max_connections = 20000

@@ -148,6 +148,8 @@ imaps = ["127.0.0.1:$P_TERN"]
 submission = []
 submissions = []
 smtp = []
+pop3 = []
+pop3s = []
 
 [limits]
 max_connections = 20000
