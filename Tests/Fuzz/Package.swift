@@ -17,5 +17,7 @@ let package = Package(
                           swiftSettings: fuzz),
         .executableTarget(name: "fuzz-imap-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-smtp-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
     ]
 )
