@@ -62,10 +62,17 @@ let package = Package(
             dependencies: ["TernCore", "TernIMAPCore", "TernMIME", "TernStore", "TernAuth", "TernCompression", log],
             swiftSettings: strictSwift
         ),
+        // SMTP sessions (submission and inbound), local delivery, trace headers. No sockets.
+        .target(
+            name: "TernSMTPServer",
+            dependencies: ["TernCore", "TernSMTPCore", "TernMIME", "TernStore", "TernAuth", log],
+            swiftSettings: strictSwift
+        ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer", log, "TOMLKit"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer", "TernSMTPCore",
+                           "TernSMTPServer", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
         .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", log, argumentParser], swiftSettings: strictSwift),
@@ -93,6 +100,11 @@ let package = Package(
         .testTarget(
             name: "TernIMAPServerTests",
             dependencies: ["TernIMAPServer", "TernIMAPCore", "TernStore", "TernCore", "TernTLS", "TernTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TernSMTPServerTests",
+            dependencies: ["TernSMTPServer", "TernSMTPCore", "TernAuth", "TernCore", "TernTLS", "TernTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TernTLSTests", dependencies: ["TernCore", "TernTLS"], swiftSettings: strictSwift),

@@ -42,6 +42,12 @@ public struct TernConfig: Sendable, Equatable {
         public var shutdownGraceSeconds: Int = 10
     }
 
+    public struct SMTPSettings: Sendable, Equatable {
+        public var maxRecipients: Int = 1000
+        public var hideClientAddress = false
+        public var saveSentCopy = false
+    }
+
     public var configFile: String?
     public var dataDirectory: String = "./tern-data"
     public var hostname: String = "localhost"
@@ -67,6 +73,8 @@ public struct TernConfig: Sendable, Equatable {
     public var passwordPolicy = PasswordPolicy()
     /// Failed-login throttling shared by IMAP and SMTP (`[auth]`).
     public var throttle = ThrottlePolicy()
+    /// SMTP session settings (`[smtp]`).
+    public var smtp = SMTPSettings()
     /// Test-only line-echo services (see EchoService.swift). Empty in production.
     public var echo: [ListenAddress] = []
     public var echoTLS: [ListenAddress] = []
@@ -130,7 +138,7 @@ private struct ConfigReader {
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
             "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "purge_interval_minutes", "max_message_size",
-            "server", "tls", "listeners", "limits", "passwords", "auth", "testing",
+            "server", "tls", "listeners", "limits", "passwords", "auth", "smtp", "testing",
         ])
         if let value = try string(root, "data_dir") {
             guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
@@ -239,6 +247,13 @@ private struct ConfigReader {
             }
             if let v = try int(auth, "block_seconds", prefix: p, in: 1...31_536_000) { config.throttle.blockDuration = .seconds(v) }
         }
+        if let smtp = try table(root, "smtp") {
+            let p = "smtp."
+            try checkKeys(smtp, prefix: p, allowed: ["max_recipients", "hide_client_address", "save_sent_copy"])
+            if let v = try int(smtp, "max_recipients", prefix: p, in: 100...100_000) { config.smtp.maxRecipients = v }
+            if let v = try bool(smtp, "hide_client_address", prefix: p) { config.smtp.hideClientAddress = v }
+            if let v = try bool(smtp, "save_sent_copy", prefix: p) { config.smtp.saveSentCopy = v }
+        }
         if let testing = try table(root, "testing") {
             try checkKeys(testing, prefix: "testing.", allowed: ["echo", "echo_tls"])
             if let value = try addresses(testing, "echo", prefix: "testing.") { config.echo = value }
@@ -302,6 +317,12 @@ private struct ConfigReader {
         guard range.contains(result) else {
             throw fail(prefix + key, "\(result) is outside \(range.lowerBound)...\(range.upperBound)")
         }
+        return result
+    }
+
+    private func bool(_ table: TOMLTable, _ key: String, prefix: String = "") throws(ConfigError) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let result = value.bool else { throw fail(prefix + key, "must be true or false") }
         return result
     }
 

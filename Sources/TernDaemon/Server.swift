@@ -9,6 +9,8 @@ public import TernAuth
 public import TernStore
 import TernIMAPCore
 import TernIMAPServer
+import TernSMTPCore
+import TernSMTPServer
 import Glibc
 import Synchronization
 
@@ -105,14 +107,24 @@ public final class Server: @unchecked Sendable {
         imapConfiguration.limits.maxAppendLiteral = config.maxMessageSize
         let imap = IMAPService(environment: IMAPEnvironment(
             configuration: imapConfiguration, authenticator: authenticator!, stores: stores!, logger: logger))
-        let smtp = UnavailableMailService(proto: .smtp, hostname: config.hostname)
+        var smtpConfiguration = SMTPConfiguration()
+        smtpConfiguration.hostname = config.hostname
+        smtpConfiguration.limits.maxMessageSize = config.maxMessageSize
+        smtpConfiguration.limits.maxRecipients = config.smtp.maxRecipients
+        smtpConfiguration.hideClientAddress = config.smtp.hideClientAddress
+        smtpConfiguration.saveSentCopy = config.smtp.saveSentCopy
+        let delivery = LocalDelivery(directory: authenticator!.directory, stores: stores!, hostname: config.hostname, logger: logger)
+        let smtpEnvironment = SMTPEnvironment(configuration: smtpConfiguration, authenticator: authenticator!, delivery: delivery,
+                                              spool: nil, logger: logger)
+        let submission = SMTPService(environment: smtpEnvironment, mode: .submission)
+        let inbound = SMTPService(environment: smtpEnvironment, mode: .inbound)
         let echo = EchoService(logger: logger)
         return [
             ("imap", config.listeners.imap, imap, false),
             ("imaps", config.listeners.imaps, imap, true),
-            ("submission", config.listeners.submission, smtp, false),
-            ("submissions", config.listeners.submissions, smtp, true),
-            ("smtp", config.listeners.smtp, smtp, false),
+            ("submission", config.listeners.submission, submission, false),
+            ("submissions", config.listeners.submissions, submission, true),
+            ("smtp", config.listeners.smtp, inbound, false),
             ("echo", config.echo, echo, false),
             ("echo_tls", config.echoTLS, echo, true),
         ]

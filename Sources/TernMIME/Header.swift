@@ -46,6 +46,13 @@ public struct MessageHeader: Sendable {
         unfoldedValue(name).map { EncodedWords.decode($0) }
     }
 
+    /// The top-level header of a message, without parsing its body (SMTP looks at From:, Date:, Message-ID:);
+    /// `bodyStart` is where the body begins (after the blank line, or the end when there is none).
+    public static func parse(_ bytes: [UInt8], limits: MIMELimits = .default) -> (header: MessageHeader, bodyStart: Int) {
+        let (fields, bodyStart) = HeaderParser.parse(bytes, in: 0..<bytes.count, maxFields: limits.maxHeaderFieldsPerPart)
+        return (MessageHeader(source: bytes, fields: fields), bodyStart)
+    }
+
     /// All `name` fields' decoded values, in message order.
     public func decodedValues(_ name: String) -> [String] {
         fields(named: name).map { EncodedWords.decode(Array(unfold(source[$0.valueRange]).trimmingLinearWhitespace())) }

@@ -304,6 +304,12 @@ public final class AccountStore: Sendable {
     /// Visible mail, as counted against the quota.
     public func usage() throws(StoreError) -> Usage { try read { db in try Self.usage(db) } }
 
+    /// Why adding `size` bytes (one message) would break `quota` now, or nil if it fits (SMTP checks at RCPT).
+    public func quotaViolation(_ quota: Quota, adding size: Int) throws(StoreError) -> String? {
+        guard quota.maxBytes != nil || quota.maxMessages != nil else { return nil }
+        return Self.quotaViolation(quota, usage: try usage(), adding: size)
+    }
+
     static func nextModSeq(_ db: Database) throws -> Int64 {
         try db.query("UPDATE state SET value = value + 1 WHERE key = 'highest_modseq'")
         return try db.query("SELECT value FROM state WHERE key = 'highest_modseq'")[0].int(0)!

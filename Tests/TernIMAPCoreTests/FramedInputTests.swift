@@ -22,6 +22,9 @@ import TernCore
                 case .bytes(let chunk, let remaining):
                     event = assembler.receiveLiteral(chunk, remaining: remaining)
                     if remaining == 0 { framer.setMode(.line(maxLength: limits.maxLineLength)) }
+                case .data:
+                    Issue.record("IMAP never reads dot-terminated data")
+                    return []
                 }
                 switch event {
                 case .complete(let command): outcomes.append(CommandParser.parse(command, limits: limits))
