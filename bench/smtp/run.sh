@@ -316,7 +316,7 @@ ticks_of() { # CPU ticks of a process, its children, and the children it already
 cpu_ticks() { if [ "$1" = tern ]; then ticks_of "$PID_TERN"; else echo $(($(ticks_of "$PID_POST") + $(ticks_of "$PID_DOVE"))); fi; }
 # messages in the mailboxes: Dovecot's maildirs (new/ and cur/), Tern's store (cur/ of every mailbox folder)
 count_mail() {
-    if [ "$1" = tern ]; then find "$TMP/tern/data/accounts" -type f -path '*/mail/*/cur/*' 2>/dev/null | wc -l
+    if [ "$1" = tern ]; then { find "$TMP/tern/data/accounts" -type f -path '*/mail/*/cur/*' 2>/dev/null || true; } | wc -l
     else find "$D/mail" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l; fi
 }
 queued() { find "$PQ/incoming" "$PQ/active" "$PQ/deferred" "$PQ/hold" "$PQ/maildrop" -type f 2>/dev/null | wc -l; }
@@ -418,6 +418,17 @@ for s in "${SERVERS[@]}"; do
     VERIFY+=("$s: ${ACKED[$s]} acknowledged (+${UNSURE[$s]} unsure), $n in the mailboxes$extra: $verdict_s")
     echo "# verify $s acked=${ACKED[$s]} unsure=${UNSURE[$s]} in_mailboxes=$n$extra" >>"$RAW"
 done
+
+# the same message (the first one of the last cell) reads the same in both stores, trace headers and CRs aside
+if [ "${#SERVERS[@]}" = 2 ]; then
+    mid="Message-ID: <$SEED.0.0@example.com>"
+    ft=$(grep -rlF -m1 "$mid" "$TMP/tern/data/accounts" 2>/dev/null | head -1 || true)
+    fd=$(grep -rlF -m1 "$mid" "$D/mail" 2>/dev/null | head -1 || true)
+    body() { sed -n '/^From: Bench/,$p' "$1" | tr -d '\r'; }
+    if [ -z "$ft" ] || [ -z "$fd" ]; then VERIFY+=("same message in both stores: $mid not found in both")
+    elif cmp -s <(body "$ft") <(body "$fd"); then VERIFY+=("same message in both stores ($mid, $(body "$fd" | wc -c) bytes from From: on): identical")
+    else VERIFY+=("same message in both stores ($mid): DIFFERENT ($ft, $fd)"); fi
+fi
 
 # ---- report ----
 ROWFMT='%-34s %-24s %-24s %-8s %s\n'
