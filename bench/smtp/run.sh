@@ -99,7 +99,7 @@ if [ "$POSTFIX" = skip ]; then HAVE_POST=0; else
     fi
     command -v doveadm >/dev/null || die "needs doveadm (dovecot-core)"
     [ "$(id -u)" = 0 ] || die "Postfix's and Dovecot's masters must start as root here (or POSTFIX=skip)"
-    id postfix >/dev/null 2>&1 && getent group postdrop >/dev/null || die "needs the user postfix and the group postdrop (package postfix)"
+    { id postfix >/dev/null 2>&1 && getent group postdrop >/dev/null; } || die "needs the user postfix and the group postdrop (package postfix)"
     id mail >/dev/null 2>&1 || die "needs the system user 'mail' (owner of Dovecot's mail here)"
 fi
 
