@@ -335,7 +335,7 @@ declare -A ACKED UNSURE
 for s in "${SERVERS[@]}"; do ACKED[$s]=0; UNSURE[$s]=0; done
 now_s() { date +%s.%N; }
 
-# one run: server mode clients seconds seed label; sets LAST_OUT; adds the figures to R unless label is "warm"
+# one run: server mode clients seconds seed label; adds the figures to R unless label is "warm"
 run_one() {
     local s=$1 m=$2 c=$3 d=$4 seed=$5 label=$6 f=$TMP/load.out
     local before c0 c1 t1 t2 acked unsure want n secs drain rc=0
