@@ -324,11 +324,13 @@ SERVERS=()
 [ "$HAVE_TERN" = 1 ] && SERVERS+=(tern)
 [ "$HAVE_POST" = 1 ] && SERVERS+=(post)
 port_of() { if [ "$1" = tern ]; then echo "$P_TERN"; else echo "$P_POST"; fi; }
+# A server that died keeps the temporary directory: its log (a crash's backtrace), data and the others' logs.
+# shellcheck disable=SC2034 # KEEP_TMP is read by lib.sh's cleanup
 alive() {
-    if [ "$1" = tern ]; then kill -0 "$PID_TERN" 2>/dev/null || die "ternd is gone; see $TMP (KEEP_TMP=1 keeps it)"
+    if [ "$1" = tern ]; then kill -0 "$PID_TERN" 2>/dev/null || { KEEP_TMP=1; die "ternd is gone; see $TMP/tern.log"; }
     else
-        kill -0 "$PID_POST" 2>/dev/null || die "Postfix's master is gone; see $P/maillog (KEEP_TMP=1 keeps it)"
-        kill -0 "$PID_DOVE" 2>/dev/null || die "Dovecot is gone; see $D/dovecot.log (KEEP_TMP=1 keeps it)"
+        kill -0 "$PID_POST" 2>/dev/null || { KEEP_TMP=1; die "Postfix's master is gone; see $P/maillog"; }
+        kill -0 "$PID_DOVE" 2>/dev/null || { KEEP_TMP=1; die "Dovecot is gone; see $D/dovecot.log"; }
     fi
 }
 declare -A ACKED UNSURE
