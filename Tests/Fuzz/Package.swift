@@ -19,5 +19,7 @@ let package = Package(
                           swiftSettings: fuzz),
         .executableTarget(name: "fuzz-pop3-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-smtp-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
     ]
 )

@@ -46,6 +46,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     result.append(pending)
                     pending = []
                 }
+            case .data:
+                preconditionFailure("a DATA frame outside the dot-terminated mode")
             }
         }
         return result

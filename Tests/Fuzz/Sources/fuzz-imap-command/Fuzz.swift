@@ -29,6 +29,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .bytes(let chunk, let remaining):
             event = assembler.receiveLiteral(chunk, remaining: remaining)
             if remaining == 0 { framer.setMode(.line(maxLength: limits.maxLineLength)) }
+        case .data:
+            preconditionFailure("a DATA frame outside the dot-terminated mode")
         }
         switch event {
         case .complete(let command):
