@@ -107,8 +107,8 @@ public struct SMTPReplyParser: Sendable {
         code = lineCode
         let separator = bytes.count > 3 ? bytes[3] : UInt8(ascii: " ")
         guard separator == UInt8(ascii: " ") || separator == UInt8(ascii: "-") else { throw .malformed(text) }
-        let rest = text.utf8.count > 4 ? String(text.dropFirst(4)) : ""
-        lines.append(rest)
+        // Bytes, not Characters: a combining mark after the separator must not merge with it.
+        lines.append(line.count > 4 ? String(decoding: line[4...], as: UTF8.self) : "")
         guard lines.count <= maxLines else { throw .tooManyLines }
         guard separator == UInt8(ascii: " ") else { return nil }
 
@@ -119,15 +119,17 @@ public struct SMTPReplyParser: Sendable {
         // The enhanced code, when the first word of every line is one whose class matches the reply's.
         var status: EnhancedStatus?
         var texts = lines
-        if let first = lines.first?.split(separator: " ", maxSplits: 1).first,
-           let parsed = EnhancedStatus(parsing: first), parsed.statusClass == lineCode / 100 {
+        /// The first word of a line and the rest after its space, split on the space byte.
+        func split(_ line: String) -> (head: String, rest: String?) {
+            let bytes = Array(line.utf8)
+            guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return (line, nil) }
+            return (String(decoding: bytes[..<space], as: UTF8.self), String(decoding: bytes[(space + 1)...], as: UTF8.self))
+        }
+        if let first = lines.first, let parsed = EnhancedStatus(parsing: split(first).head), parsed.statusClass == lineCode / 100 {
             status = parsed
             texts = lines.map { line in
-                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                if let head = parts.first, EnhancedStatus(parsing: head) == parsed {
-                    return parts.count > 1 ? String(parts[1]) : ""
-                }
-                return line
+                let (head, rest) = split(line)
+                return EnhancedStatus(parsing: head) == parsed ? rest ?? "" : line
             }
         }
         return SMTPReply(lineCode, status, texts)

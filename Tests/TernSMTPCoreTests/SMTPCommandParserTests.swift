@@ -155,6 +155,15 @@ private func refusal(_ line: String, utf8: Bool = false) -> SMTPReply? {
         #expect(try parser.feed(Array("554 2.0.0 odd".utf8))?.status == nil)
     }
 
+    /// Found by fuzz-smtp-command: text starting with a combining mark must not merge with the separator.
+    @Test func combiningMarksAfterTheCodeStayText() throws {
+        for reply in [SMTPReply(404, EnhancedStatus(4, 24, 97), "\u{301}a"), SMTPReply(404, nil, "\u{300}a")] {
+            var parser = SMTPReplyParser()
+            let line = Array(reply.encoded().dropLast(2))
+            #expect(try parser.feed(line) == reply)
+        }
+    }
+
     @Test func refusesMalformedReplies() {
         var parser = SMTPReplyParser()
         #expect(throws: SMTPReplyParser.ParseError.self) { try parser.feed(Array("hello".utf8)) }
