@@ -137,7 +137,8 @@ func checkLine(_ line: [UInt8]) {
         }
     }
 
-    // A reply made of the line's own text: code and status from its first bytes, lines cut at "|".
+    // A reply made of the line's own text: code and status from its first bytes (enhanced status codes have classes
+    // 2, 4 and 5 only, so none for a 3xx), lines cut at "|".
     let text = String(decoding: line, as: UTF8.self)
     let code = 200 + Int(line.first ?? 0) % 400
     let status: EnhancedStatus? = line.count > 1 && line[1] & 1 == 1 && code / 100 != 3
