@@ -72,7 +72,14 @@ enum DurableFile {
 
     /// Makes every pending write of the file system holding `path` durable (syncfs(2)): one flush for a whole
     /// batch of new files and their directory entries, instead of one fsync per file and per directory.
+    /// Shared across accounts: a syncfs flushes the whole file system, so callers that arrive while one runs wait
+    /// for the next one, which then covers all of them (see `FileSystemSync`).
     static func syncFileSystem(_ path: String) throws(StoreError) {
+        try FileSystemSync.shared.sync(path)
+    }
+
+    /// One syncfs, now.
+    static func syncFileSystemNow(_ path: String) throws(StoreError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw error("open", path) }
         defer { close(fd) }
