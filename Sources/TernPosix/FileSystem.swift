@@ -22,6 +22,21 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Names in a directory, without `.` and `..`. The name is read as a C string where readdir put it: a
+    /// `struct dirent` is only `d_reclen` bytes long, so copying the whole 256-byte `d_name` field can read past
+    /// the end of readdir's buffer (and fault at a page boundary).
+    public static func list(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else { throw SystemError(call: "opendir(\(path))", errno: errno) }
+        defer { closedir(directory) }
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Creates `path` and its missing parents with `mode`.
     public static func createDirectory(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
         var prefix = path.hasPrefix("/") ? "/" : ""

@@ -2,6 +2,7 @@
 // it back, remove it, list the folder. Raw descriptors stay in this file; every failure names the file.
 
 import Glibc
+import TernPosix
 
 enum SpoolFile {
     static func failure(_ call: String, _ path: String) -> QueueError {
@@ -77,16 +78,12 @@ enum SpoolFile {
 
     /// Names in a folder, without `.` and `..`.
     static func list(_ path: String) throws(QueueError) -> [String] {
-        guard let directory = opendir(path) else { throw failure("opendir", path) }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
+        do throws(SystemError) {
+            return try FileSystem.list(path)
+        } catch {
+            errno = error.errno
+            throw failure("opendir", path)
         }
-        return names
     }
 
     /// Seconds since the file was last modified; nil if it is gone.

@@ -3,6 +3,7 @@
 
 internal import CTernLinux
 import Glibc
+import TernPosix
 
 enum DurableFile {
     static func error(_ call: String, _ path: String) -> StoreError {
@@ -160,15 +161,11 @@ enum DurableFile {
 
     /// Names in a directory (without . and ..).
     static func list(_ path: String) throws(StoreError) -> [String] {
-        guard let directory = opendir(path) else { throw error("opendir", path) }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
+        do throws(SystemError) {
+            return try FileSystem.list(path)
+        } catch {
+            errno = error.errno
+            throw Self.error("opendir", path)
         }
-        return names
     }
 }
