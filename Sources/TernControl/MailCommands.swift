@@ -146,6 +146,8 @@ struct DeletedCommand: ParsableCommand {
             let (key, store, _) = try context.store(for: account)
             let chosen = try selection.filter(try store.deletedMessages())
             let restored = try store.restore(chosen.map(\.id))
+            // Restored rows whose full-text entry is written in the background: finish before this process exits.
+            AccountStore.waitForTextIndex()
             if context.json {
                 try context.printJSON(restored.map { ["mailbox": $0.mailbox, "uid": Int($0.uid.rawValue)] as [String: Any] })
             } else {
