@@ -5,9 +5,14 @@ import Glibc
 import TernPosix
 
 enum SpoolFile {
-    static func failure(_ call: String, _ path: String) -> QueueError {
-        .storage("\(call) \(path): \(String(cString: strerror(errno)))")
+    static func failure(_ call: String, _ path: String) -> QueueError { failure(call, path, errno: errno) }
+
+    static func failure(_ call: String, _ path: String, errno code: Int32) -> QueueError {
+        .storage("\(call) \(path): \(String(cString: strerror(code)))")
     }
+
+    /// A failure of the shared `FileSystem` calls, as a queue error naming `path`.
+    static func failure(_ error: SystemError, _ path: String) -> QueueError { failure(error.call, path, errno: error.errno) }
 
     /// Writes `bytes` to `directory/name` so that once this returns the file and its name survive a crash:
     /// `.tmp-name` is written and fsynced, renamed to `name`, and the folder is fsynced.
@@ -40,27 +45,11 @@ enum SpoolFile {
     }
 
     static func syncDirectory(_ path: String) throws(QueueError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("open", path) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw failure("fsync", path) }
+        do throws(SystemError) { try FileSystem.syncDirectory(path) } catch { throw failure(error, path) }
     }
 
     static func read(_ path: String) throws(QueueError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("open", path) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", path)
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-        }
+        do throws(SystemError) { return try FileSystem.readBytes(path) } catch { throw failure(error, path) }
     }
 
     static func remove(_ path: String) throws(QueueError) {
@@ -68,22 +57,12 @@ enum SpoolFile {
     }
 
     static func makeDirectory(_ path: String) throws(QueueError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { throw failure("mkdir", prefix) }
-            prefix += "/"
-        }
+        do throws(SystemError) { try FileSystem.createDirectory(path) } catch { throw failure(error, path) }
     }
 
     /// Names in a folder, without `.` and `..`.
     static func list(_ path: String) throws(QueueError) -> [String] {
-        do throws(SystemError) {
-            return try FileSystem.list(path)
-        } catch {
-            errno = error.errno
-            throw failure("opendir", path)
-        }
+        do throws(SystemError) { return try FileSystem.list(path) } catch { throw failure(error, path) }
     }
 
     /// Seconds since the file was last modified; nil if it is gone.

@@ -6,11 +6,15 @@ import Glibc
 import TernPosix
 
 enum DurableFile {
-    static func error(_ call: String, _ path: String) -> StoreError {
-        let code = errno
+    static func error(_ call: String, _ path: String) -> StoreError { error(call, path, errno: errno) }
+
+    static func error(_ call: String, _ path: String, errno code: Int32) -> StoreError {
         if code == ENOSPC || code == EDQUOT { return .noSpace }
         return .io("\(call) \(path): \(String(cString: strerror(code)))")
     }
+
+    /// A failure of the shared `FileSystem` calls, as a store error naming `path`.
+    static func error(_ failure: SystemError, _ path: String) -> StoreError { error(failure.call, path, errno: failure.errno) }
 
     /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
@@ -65,10 +69,7 @@ enum DurableFile {
 
     /// Makes the directory entries of `path` (creations, renames, removals) durable.
     static func syncDirectory(_ path: String) throws(StoreError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw error("open", path) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw error("fsync", path) }
+        do throws(SystemError) { try FileSystem.syncDirectory(path) } catch { throw Self.error(error, path) }
     }
 
     /// Makes every pending write of the file system holding `path` durable (syncfs(2)): one flush for a whole
@@ -93,12 +94,7 @@ enum DurableFile {
 
     /// Creates `path` and any missing parents.
     static func makeDirectories(_ path: String) throws(StoreError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            try makeDirectory(prefix)
-            prefix += "/"
-        }
+        do throws(SystemError) { try FileSystem.createDirectory(path) } catch { throw Self.error(error, path) }
     }
 
     /// The file's bytes up to and including the blank line that ends a message header (all of it if there is none;
@@ -136,22 +132,11 @@ enum DurableFile {
     }
 
     static func read(_ path: String) throws(StoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw StoreError.messageNotFound }
-            throw error("open", path)
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw error("read", path)
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
+        do throws(SystemError) {
+            return try FileSystem.readBytes(path)
+        } catch {
+            if error.errno == ENOENT { throw StoreError.messageNotFound }
+            throw Self.error(error, path)
         }
     }
 
@@ -161,11 +146,6 @@ enum DurableFile {
 
     /// Names in a directory (without . and ..).
     static func list(_ path: String) throws(StoreError) -> [String] {
-        do throws(SystemError) {
-            return try FileSystem.list(path)
-        } catch {
-            errno = error.errno
-            throw Self.error("opendir", path)
-        }
+        do throws(SystemError) { return try FileSystem.list(path) } catch { throw Self.error(error, path) }
     }
 }
