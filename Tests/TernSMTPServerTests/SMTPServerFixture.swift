@@ -42,13 +42,7 @@ final class SMTPServer {
 
     @discardableResult
     func ternctl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-        var full = arguments
-        full.insert(contentsOf: ["--config", process.configPath], at: min(2, full.count))
-        let result = try runCommand(Products.path(of: "ternctl"), full, input: input)
-        guard result.status == 0 else {
-            throw DaemonTestError.timeout("ternctl \(arguments.joined(separator: " ")): \(result.error)", log: result.output)
-        }
-        return result
+        try process.ternctl(arguments, input: input)
     }
 
     /// alice@ and bob@example.com with the same password.

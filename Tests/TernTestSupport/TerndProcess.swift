@@ -68,6 +68,19 @@ public final class TerndProcess {
     /// The config file ternd was started with (for ternctl --config).
     public var configPath: String { directory + "/tern.toml" }
 
+    /// Runs the real ternctl against this server's config (`--config` after the subcommand words); throws with its
+    /// output when it exits non-zero.
+    @discardableResult
+    public func ternctl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
+        var full = arguments
+        full.insert(contentsOf: ["--config", configPath], at: min(2, full.count))
+        let result = try runCommand(Products.path(of: "ternctl"), full, input: input)
+        guard result.status == 0 else {
+            throw DaemonTestError.timeout("ternctl \(arguments.joined(separator: " ")): \(result.error)", log: result.output)
+        }
+        return result
+    }
+
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
