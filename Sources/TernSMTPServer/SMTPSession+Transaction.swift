@@ -15,6 +15,11 @@ struct Transaction {
     var local: [(recipient: EnvelopeRecipient, accounts: [EmailAddress])] = []
     var remote: [EnvelopeRecipient] = []
     var content: [UInt8] = []
+    /// Received (and, on submission, Date / Message-ID) added at the end of the message; kept apart from `content` so
+    /// the event loop never copies a large message to prepend them.
+    var addedHeaders: [UInt8] = []
+    /// The message as delivered and queued. Blocking-pool side only: it copies the content.
+    var withAddedHeaders: [UInt8] { addedHeaders + content }
     /// The content went over the size limit; the rest is read and dropped, then 552.
     var tooBig = false
     var usedBDAT = false
@@ -249,7 +254,7 @@ extension SMTPSession {
             if !header.hasDate { added += Array("Date: \(TraceHeaders.rfc5322Date(now))\r\n".utf8) }
             if !header.hasMessageID { added += Array("Message-ID: <\(current.id).\(now)@\(hostname)>\r\n".utf8) }
         }
-        current.content = added + current.content
+        current.addedHeaders = added
         let message = current
         let delivery = environment.delivery
         let spool = environment.spool
@@ -269,13 +274,12 @@ extension SMTPSession {
                 return
             }
             if !outcome.failures.isEmpty, let spool {
-                let envelope = message.envelope
-                let content = message.content
                 let failures = outcome.failures
-                connection.offload({ spool.bounce(envelope, failures: failures, message: content) }, completion: { _ in })
+                connection.offload({ spool.bounce(message.envelope, failures: failures, message: message.withAddedHeaders) },
+                                   completion: { _ in })
             }
             logger.info("message accepted", metadata: [
-                "id": "\(message.id)", "from": "<\(message.envelope.sender)>", "size": "\(message.content.count)",
+                "id": "\(message.id)", "from": "<\(message.envelope.sender)>", "size": "\(message.addedHeaders.count + message.content.count)",
                 "local": "\(outcome.delivered)", "remote": "\(message.remote.count)",
                 "queue": "\(outcome.queueID ?? "-")", "failed": "\(outcome.failures.count)",
             ])
@@ -304,7 +308,8 @@ extension SMTPSession {
                     failure = failure ?? previous
                     continue
                 }
-                let result = delivery.store(message.content, headers: TraceHeaders.finalDelivery(sender: message.envelope.sender, recipient: target),
+                let result = delivery.store(message.content, headers: TraceHeaders.finalDelivery(sender: message.envelope.sender, recipient: target)
+                                                + message.addedHeaders,
                                             in: target)
                 done[target] = result
                 if result == nil { outcome.delivered += 1 }
@@ -317,7 +322,7 @@ extension SMTPSession {
                 var envelope = message.envelope
                 envelope.recipients = message.remote
                 do {
-                    outcome.queueID = try spool.enqueue(envelope, message: message.content)
+                    outcome.queueID = try spool.enqueue(envelope, message: message.withAddedHeaders)
                 } catch {
                     logger.error("queueing failed", metadata: ["id": "\(message.id)", "error": "\(error)"])
                     let reply = SMTPReply(451, EnhancedStatus(4, 3, 0), "Cannot queue the message now; try again later")
@@ -329,7 +334,7 @@ extension SMTPSession {
             }
         }
         if let account, outcome.failures.count < message.recipientCount {
-            if let failure = delivery.store(message.content, headers: [], in: account, mailbox: "Sent") {
+            if let failure = delivery.store(message.content, headers: message.addedHeaders, in: account, mailbox: "Sent") {
                 logger.warning("sent copy not stored", metadata: ["account": "\(account)", "reply": "\(failure.text)"])
             }
         }
