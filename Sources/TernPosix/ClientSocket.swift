@@ -7,6 +7,7 @@
 
 internal import CTernLinux
 import Glibc
+public import TernCore
 
 /// A failure of a client connection, with the peer named, for logs and bounces.
 public enum ClientSocketError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -25,7 +26,7 @@ public enum ClientSocketError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
-public final class ClientSocket {
+public final class ClientSocket: BlockingByteStream {
     private var fd: Int32
     public let peer: SocketAddress
 

@@ -8,7 +8,7 @@
 // over 16 KiB, a closed connection or a timeout ends the session with an error that the runner treats as a
 // temporary failure. Nothing the server sends can crash the client. Passwords never reach a log or an error text.
 
-import TernCore
+public import TernCore
 public import TernSMTPCore
 public import TernTLS
 
@@ -146,7 +146,7 @@ extension SMTPReply {
 
 /// One SMTP transaction with one server.
 public final class SMTPClientSession {
-    private var stream: any SMTPByteStream
+    private var stream: any BlockingByteStream
     private let options: SMTPClientOptions
     private let remoteName: String
     private var buffer: [UInt8] = []
@@ -160,7 +160,7 @@ public final class SMTPClientSession {
     static let maxReplyLine = 16 * 1024
 
     /// - Parameter remoteName: the server's host name (SNI, certificate checks for a relay, DSN Remote-MTA).
-    public init(stream: any SMTPByteStream, options: SMTPClientOptions, remoteName: String) {
+    public init(stream: any BlockingByteStream, options: SMTPClientOptions, remoteName: String) {
         self.stream = stream
         self.options = options
         self.remoteName = remoteName
@@ -275,7 +275,7 @@ public final class SMTPClientSession {
         parser = SMTPReplyParser()
         do {
             let transport = try context.makeTransport(serverName: remoteName)
-            let secure = try TLSByteStream(over: stream, transport: transport, deadline: .now + options.timeouts.command)
+            let secure = try TLSBlockingStream(over: stream, transport: transport, deadline: .now + options.timeouts.command)
             tlsDescription = secure.sessionDescription
             stream = secure
             isTLS = true

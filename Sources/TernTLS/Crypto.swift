@@ -28,6 +28,20 @@ public enum Crypto {
         return output
     }
 
+    /// SHA-256 of `bytes` (certificate fingerprints).
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        bytes.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                _ = EVP_Digest(input.baseAddress, input.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length,
+                               EVP_sha256(), nil)
+            }
+        }
+        precondition(length == 32, "SHA-256 failed")
+        return output
+    }
+
     /// Compares without an early exit, so timing does not reveal where two secrets differ.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

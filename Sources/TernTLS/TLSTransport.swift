@@ -42,6 +42,20 @@ final class TLSTransport: SecureTransport {
         bioState.deallocate()
     }
 
+    /// The peer's certificate in DER, once the handshake is complete (for pinning a known certificate).
+    var peerCertificateDER: [UInt8]? {
+        guard isHandshakeComplete, let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(certificate) }
+        let length = i2d_X509(certificate, nil)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor = buffer.baseAddress
+            return i2d_X509(certificate, &cursor)
+        }
+        return written == length ? der : nil
+    }
+
     var sessionDescription: String? {
         guard isHandshakeComplete else { return nil }
         let version = String(cString: SSL_get_version(ssl))

@@ -6,7 +6,7 @@ import TernSMTPCore
 @testable import TernQueue
 
 /// A server that answers each client line with the next scripted reply and records what the client sent.
-final class TranscriptStream: SMTPByteStream {
+final class TranscriptStream: BlockingByteStream {
     struct Timeout: Error {}
     private var replies: [String]
     private var input: [UInt8] = []

@@ -1,33 +1,20 @@
-// The byte streams the SMTP client talks over: a socket, TLS over a socket, or an in-memory peer in tests. Every
-// read and write has a deadline, so a silent or slow server can only cost the time RFC 5321 allows.
+// TLS over a blocking stream (STARTTLS and implicit TLS for Tern's outgoing clients), through the in-memory
+// `SecureTransport`: the handshake runs in `init`, then reads and writes pass through the transport.
 
-public import TernPosix
-import TernCore
-import TernTLS
-
-/// A blocking stream with deadlines, used by one thread at a time.
-public protocol SMTPByteStream: AnyObject {
-    /// Some bytes (at most `maxBytes`); empty when the peer closed. Throws on timeout or error.
-    func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws -> [UInt8]
-    /// All of `bytes`. Throws on timeout or error.
-    func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws
-    func close()
-}
-
-extension ClientSocket: SMTPByteStream {}
+public import TernCore
 
 public struct TLSStreamError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// TLS over another stream, through TernTLS's in-memory transport. The handshake runs in `init`.
-final class TLSByteStream: SMTPByteStream {
-    private let inner: any SMTPByteStream
+/// TLS over another stream. The handshake runs in `init`, bounded by `deadline`.
+public final class TLSBlockingStream: BlockingByteStream {
+    private let inner: any BlockingByteStream
     private let transport: any SecureTransport
     private var plaintext: [UInt8] = []
     private var closedByPeer = false
 
-    init(over inner: any SMTPByteStream, transport: any SecureTransport, deadline: ContinuousClock.Instant) throws {
+    public init(over inner: any BlockingByteStream, transport: any SecureTransport, deadline: ContinuousClock.Instant) throws {
         self.inner = inner
         self.transport = transport
         var output: [UInt8] = []
@@ -42,11 +29,15 @@ final class TLSByteStream: SMTPByteStream {
         }
     }
 
-    var sessionDescription: String? { transport.sessionDescription }
+    /// Protocol and cipher, for logs and Received headers.
+    public var sessionDescription: String? { transport.sessionDescription }
 
-    func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
+    /// The server's certificate (DER), when there is one.
+    public var peerCertificateDER: [UInt8]? { (transport as? TLSTransport)?.peerCertificateDER }
+
+    public func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
         while plaintext.isEmpty && !closedByPeer {
-            let chunk = try inner.read(maxBytes: 16 * 1024, deadline: deadline)
+            let chunk = try inner.read(maxBytes: 64 * 1024, deadline: deadline)
             if chunk.isEmpty {
                 closedByPeer = true
                 break
@@ -56,18 +47,22 @@ final class TLSByteStream: SMTPByteStream {
             if !output.isEmpty { try inner.write(output, deadline: deadline) }
             if status == .closed { closedByPeer = true }
         }
+        if plaintext.count <= maxBytes {
+            defer { plaintext = [] }
+            return plaintext
+        }
         let taken = Array(plaintext.prefix(maxBytes))
         plaintext.removeFirst(taken.count)
         return taken
     }
 
-    func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
+    public func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
         var output: [UInt8] = []
         try transport.send(bytes, ciphertext: &output)
         try inner.write(output, deadline: deadline)
     }
 
-    func close() {
+    public func close() {
         var output: [UInt8] = []
         transport.shutdown(ciphertext: &output)
         if !output.isEmpty { try? inner.write(output, deadline: .now + .seconds(1)) }
