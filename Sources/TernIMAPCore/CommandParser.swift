@@ -74,6 +74,8 @@ struct Reader {
     var isAppend = false
     var otherLiteralBytes = 0
     var appendLiteralBytes = 0
+    /// Responses from a server (`ResponseParser`): no literal limit, NUL allowed (message bytes come as they are).
+    var acceptsAnyLiteral = false
 
     init(_ bytes: [UInt8], limits: IMAPLimits) {
         self.bytes = bytes
@@ -252,7 +254,9 @@ struct Reader {
         try expect(UInt8(ascii: "}"), "\"}\" after a literal length")
         if try peek() == 0x0D { index += 1 }
         try expect(0x0A, "CRLF after a literal announcement")
-        if isAppend {
+        if acceptsAnyLiteral {
+            // The framer already bounded the response.
+        } else if isAppend {
             appendLiteralBytes += count
             guard count <= limits.maxAppendLiteral, appendLiteralBytes <= limits.maxAppendTotal else {
                 throw ParseError.syntax("Literal too large")
@@ -267,7 +271,7 @@ struct Reader {
         }
         let content = Array(bytes[index..<(index + count)])
         index += count
-        if !isBinary, content.contains(0) { throw ParseError.syntax("NUL in a literal (only literal8 may hold NUL)") }
+        if !isBinary, !acceptsAnyLiteral, content.contains(0) { throw ParseError.syntax("NUL in a literal (only literal8 may hold NUL)") }
         return (content, isBinary)
     }
 
