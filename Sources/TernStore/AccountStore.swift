@@ -150,6 +150,8 @@ public final class AccountStore: Sendable {
         var textSource: Int64? = nil
         /// A copy or restore keeps the message's RFC 8474 EMAILID; nil: a new message, a new id.
         var emailID: String? = nil
+        /// A message copied from another server: recorded in `migrated` in the same transaction.
+        var origin: MessageOrigin? = nil
     }
 
     static let migrations = [
@@ -240,6 +242,29 @@ public final class AccountStore: Sendable {
         UPDATE messages SET email_id = lower(hex(randomblob(8)));
         ALTER TABLE mailboxes ADD COLUMN object_id TEXT;
         UPDATE mailboxes SET object_id = lower(hex(randomblob(8)));
+        """,
+        // Version 11: what a migration copied from an old server, committed with the messages themselves so a run
+        // killed at any point resumes without duplicates or gaps (MigrationState.swift).
+        """
+        CREATE TABLE migrated (
+            folder TEXT NOT NULL,           -- the old server and folder (MessageOrigin.folder)
+            uidvalidity INTEGER NOT NULL,
+            old_uid INTEGER NOT NULL,
+            message_row INTEGER NOT NULL,   -- messages.id of the copy
+            old_flags TEXT NOT NULL,        -- the old server's flags when last synchronized
+            PRIMARY KEY (folder, uidvalidity, old_uid)
+        ) WITHOUT ROWID;
+        CREATE TABLE migrated_folders (
+            folder TEXT PRIMARY KEY,
+            uidvalidity INTEGER NOT NULL,
+            target TEXT NOT NULL,           -- the mailbox it was copied into
+            completed_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE migration_runs (
+            source TEXT PRIMARY KEY,        -- the old server and login
+            started_at INTEGER NOT NULL,
+            completed_at INTEGER
+        ) WITHOUT ROWID;
         """,
     ]
 
@@ -476,11 +501,15 @@ public final class AccountStore: Sendable {
         public let flags: SystemFlags
         public let keywords: [String]
         public let internalDate: Int64?
-        public init(bytes: [UInt8], flags: SystemFlags = [], keywords: [String] = [], internalDate: Int64? = nil) {
+        /// Where a migrated message came from; its file is provisional until the commit (see `Maildir.deliver`).
+        public let origin: MessageOrigin?
+        public init(bytes: [UInt8], flags: SystemFlags = [], keywords: [String] = [], internalDate: Int64? = nil,
+                    origin: MessageOrigin? = nil) {
             self.bytes = bytes
             self.flags = flags
             self.keywords = keywords
             self.internalDate = internalDate
+            self.origin = origin
         }
     }
 
@@ -503,11 +532,11 @@ public final class AccountStore: Sendable {
         var pending: [PendingAppend] = []
         for message in messages {
             do {
-                let file = try maildir(info.id).deliver(message.bytes, flags: message.flags)
+                let file = try maildir(info.id).deliver(message.bytes, flags: message.flags, provisional: message.origin != nil)
                 pending.append(PendingAppend(mailbox: info.id, file: file, size: message.bytes.count, flags: message.flags,
                                              internalDate: message.internalDate ?? clock(),
                                              keywords: Keywords.apply(.replace, message.keywords, to: []),
-                                             metadata: MessageMetadata(parsing: message.bytes)))
+                                             metadata: MessageMetadata(parsing: message.bytes), origin: message.origin))
             } catch {
                 for item in pending { try? DurableFile.remove("\(root)/mail/\(info.id)/cur/\(item.file)") }
                 throw error
@@ -580,6 +609,10 @@ public final class AccountStore: Sendable {
                                   item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate, item.emailID])
                         let row = db.lastInsertRowID
                         committed.row = row
+                        if let origin = item.origin {
+                            try db.query("INSERT OR REPLACE INTO migrated (folder, uidvalidity, old_uid, message_row, old_flags) VALUES (?, ?, ?, ?, ?)",
+                                         [origin.folder, Int64(origin.uidValidity), Int64(origin.uid), row, origin.flags])
+                        }
                         if let text = item.metadata?.text {
                             try FullText.insert(db, row: row, text)
                         } else if let source = item.textSource, try FullText.copy(db, row: row, from: source) {
@@ -939,6 +972,11 @@ public final class AccountStore: Sendable {
             })
             for file in try DurableFile.list(maildir.cur) where !known.contains(file) {
                 let path = maildir.cur + "/" + file
+                if maildirBase(file).hasSuffix(Maildir.provisionalMarker) {
+                    // A migrated message whose commit did not happen: the migration copies it again.
+                    try DurableFile.remove(path)
+                    continue
+                }
                 var status = stat()
                 guard stat(path, &status) == 0 else { continue }
                 let info = file.split(separator: ":", maxSplits: 1)

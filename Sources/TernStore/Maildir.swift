@@ -27,6 +27,9 @@ struct Maildir: Sendable {
         return name.isEmpty ? "localhost" : name.replacingSlashesAndColons
     }()
 
+    /// In the base name of files that recovery discards unless the index has them (see `deliver`).
+    static let provisionalMarker = ",X=copy"
+
     static func uniqueName() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -36,8 +39,10 @@ struct Maildir: Sendable {
 
     /// Writes a complete message into cur/ and returns its file name. Neither the data nor the directory entry is
     /// durable yet: the group commit makes a whole batch durable with one `syncfs` before indexing it.
-    func deliver(_ bytes: [UInt8], flags: SystemFlags) throws(StoreError) -> String {
-        let base = Self.uniqueName()
+    /// With `provisional`, the name says so (`,X=copy`): if the process dies before the index commit, recovery
+    /// removes the file instead of adopting it, because whoever wrote it (a migration) copies it again on its next run.
+    func deliver(_ bytes: [UInt8], flags: SystemFlags, provisional: Bool = false) throws(StoreError) -> String {
+        let base = Self.uniqueName() + (provisional ? Self.provisionalMarker : "")
         let name = base + ":2," + flags.maildirLetters
         // An unnamed file linked into cur/ appears whole, like a rename from tmp/, with one directory operation
         // instead of two (and nothing to clean up after a crash).
