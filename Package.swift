@@ -83,6 +83,13 @@ let package = Package(
             dependencies: ["TernCore", "TernPOP3Core", "TernStore", "TernAuth", log],
             swiftSettings: strictSwift
         ),
+        // Moving accounts from an old IMAP server: the IMAP client (TernIMAPCore's grammar), folder mapping, the
+        // resumable copier.
+        .target(
+            name: "TernMigration",
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernIMAPCore", "TernStore"],
+            swiftSettings: strictSwift
+        ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
@@ -91,7 +98,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore",
-                                                  "TernQueue", "TernSMTPCore", log, argumentParser], swiftSettings: strictSwift),
+                                                  "TernQueue", "TernMigration", "TernSMTPCore", log, argumentParser], swiftSettings: strictSwift),
         .executableTarget(name: "ternd", dependencies: ["TernDaemon", log], swiftSettings: strictSwift),
         .executableTarget(name: "ternctl", dependencies: ["TernControl"], swiftSettings: strictSwift),
 

@@ -9,6 +9,7 @@
 
 import ArgumentParser
 import Foundation
+import Synchronization
 import TernAuth
 import TernCore
 import TernPosix
@@ -141,25 +142,41 @@ struct ImportCommand: ParsableCommand {
 }
 
 /// A progress bar on a terminal (redrawn in place on stderr); otherwise a plain line every 1,000 messages.
-final class Progress {
-    let total: Int
+/// Shared with the thread doing the work (`ternctl migrate`).
+final class Progress: Sendable {
     let onTerminal: Bool
-    private var lastLine = 0
+    private struct State {
+        var total: Int
+        var lastLine = 0
+    }
+    private let state: Mutex<State>
 
     init(total: Int, onTerminal: Bool) {
-        self.total = total
         self.onTerminal = onTerminal
+        state = Mutex(State(total: total))
+    }
+
+    var total: Int { state.withLock { $0.total } }
+
+    /// For work whose size is learnt on the way.
+    func set(total: Int, done: Int, folder: String) {
+        state.withLock { $0.total = total }
+        update(done: done, folder: folder)
     }
 
     func update(done: Int, folder: String) {
-        if onTerminal {
-            let width = 30
-            let filled = total == 0 ? width : width * done / total
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            StandardError.write("\r[\(bar)] \(done)/\(total) \(folder.prefix(30))\u{1B}[K")
-        } else if done - lastLine >= 1000 || done == total {
-            lastLine = done
-            StandardError.write("progress: \(done)/\(total) message(s)\n")
+        state.withLock { state in
+            let total = state.total
+            if onTerminal {
+                let width = 30
+                let filled = total == 0 ? width : width * min(done, total) / total
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                StandardError.write("\r[\(bar)] \(done)/\(total) \(folder.prefix(30))\u{1B}[K")
+            } else if done - state.lastLine >= 1000 || done == total {
+                guard done != state.lastLine else { return }
+                state.lastLine = done
+                StandardError.write("progress: \(done)/\(total) message(s)\n")
+            }
         }
     }
 

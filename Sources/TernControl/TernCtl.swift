@@ -14,7 +14,7 @@ public struct TernCtl: ParsableCommand {
         subcommands: [
             DomainCommand.self, UserCommand.self, AliasCommand.self, IdentityCommand.self, SettingsCommand.self,
             MailboxCommand.self, DeletedCommand.self, StatsCommand.self, ReindexCommand.self, ImportCommand.self,
-            ExportCommand.self, QueueCommand.self,
+            ExportCommand.self, MigrateCommand.self, QueueCommand.self,
             ConfigCommand.self,
         ]
     )
