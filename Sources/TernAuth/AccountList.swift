@@ -88,7 +88,8 @@ public struct AccountList: Sendable, Equatable {
     // MARK: passwd-file
 
     private mutating func parsePasswd(_ bytes: ArraySlice<UInt8>) {
-        for (index, rawLine) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, rawLine) in lines.enumerated() {
             let number = index + 1
             let line = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
             guard let text = String(validating: line, as: UTF8.self) else {
@@ -105,7 +106,8 @@ public struct AccountList: Sendable, Equatable {
             }
             let user = String(fields[0]).trimmingWhitespace
             guard !user.isEmpty else {
-                problems.append(AccountListProblem(line: number, reason: "malformed line: no user name before the first ':'"))
+                problems.append(AccountListProblem(
+                    line: number, reason: "malformed line: no user name before the first ':'"))
                 continue
             }
             entries.append(AccountListEntry(line: number, user: user, password: String(fields[1])))
@@ -211,8 +213,8 @@ struct CSVReader {
                 index += 1
                 while true {
                     guard index < bytes.endIndex else {
-                        return Record(line: start, fields: .failure(Failure(
-                            reason: "a quoted field that starts here is never closed (a quote inside a field is written \"\")")))
+                        return Record(line: start, fields: .failure(Failure(reason: "a quoted field that starts here "
+                            + "is never closed (a quote inside a field is written \"\")")))
                     }
                     let byte = bytes[index]
                     index += 1

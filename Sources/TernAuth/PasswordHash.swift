@@ -110,9 +110,8 @@ public enum PasswordHash {
 extension String {
     var trimmingWhitespace: String {
         // Indices, not reversed copies: `user import` trims several fields on each of thousands of lines.
-        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
-            return ""
-        }
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(self[first...last])
     }
 }

@@ -29,11 +29,14 @@ extension UserCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add many accounts from a Dovecot passwd-file or a CSV file, keeping their password hashes.",
             discussion: """
-                passwd-file: user:{SCHEME}hash:uid:gid:gecos:home:shell:extra (only the first two fields are read).
-                CSV: address,hash[,display name[,quota]] with an optional header line and RFC 4180 quoting.
-                Hashes: $y$, $6$, $5$, $2b$/$2y$ crypt, optionally with {SHA512-CRYPT}, {SHA256-CRYPT}, {BLF-CRYPT}
-                or {CRYPT}; {PLAIN} passwords are hashed on import if they meet the password policy. Every problem
-                is printed as FILE:LINE: reason; by default one refused line means nothing is imported.
+                passwd-file: user:{SCHEME}hash:uid:gid:gecos:home:shell:extra (only the first two fields are \
+                read). CSV: address,hash[,display name[,quota]], an optional header line, RFC 4180 quoting.
+
+                Hashes are stored as they are: $y$, $6$, $5$, $2b$/$2y$ crypt, optionally with {SHA512-CRYPT}, \
+                {SHA256-CRYPT}, {BLF-CRYPT} or {CRYPT}. {PLAIN} passwords are hashed if they meet the password policy.
+
+                Every problem is printed as FILE:LINE: reason; one refused line means nothing is imported, unless \
+                --skip-invalid is given.
                 """)
         @OptionGroup var options: DataOptions
         @Argument(help: "The account list, or - for standard input.") var file: String
@@ -65,24 +68,56 @@ extension UserCommand {
             } else if let detected = AccountList.detectFormat(bytes) {
                 chosen = detected
             } else {
-                throw CommandError("cannot tell whether \(name) is a passwd-file or CSV (no line has ':' or ',' after a user name); give --format")
+                throw CommandError("cannot tell whether \(name) is a passwd-file or CSV "
+                                   + "(no line has ':' or ',' after a user name); give --format")
             }
             var completion: String?
             if let domain {
-                let lowered = domain.lowercased()
-                guard EmailAddress.isDomain(lowered) else { throw CommandError("--domain: '\(domain)' is not a valid domain name") }
-                completion = lowered
+                completion = domain.lowercased()
+                guard EmailAddress.isDomain(completion!) else {
+                    throw CommandError("--domain: '\(domain)' is not a valid domain name")
+                }
             }
             let context = try Context(options)
             let list = AccountList(parsing: bytes, format: chosen)
-            guard !list.entries.isEmpty || !list.problems.isEmpty else { throw CommandError("\(name) holds no accounts") }
+            guard !list.entries.isEmpty || !list.problems.isEmpty else {
+                throw CommandError("\(name) holds no accounts")
+            }
 
             var report = ImportReport(file: name, format: chosen, detected: format == nil, dryRun: dryRun)
             for problem in list.problems { report.refuse(line: problem.line, address: nil, problem.reason) }
             var candidates = checkLines(list.entries, domain: completion, policy: context.config.passwordPolicy,
                                         report: &report)
-            let placements = try context.directory.placements(candidates.map(\.address))
-            candidates = zip(candidates, placements).compactMap { candidate, placement in
+            candidates = try place(candidates, in: context.directory, report: &report)
+            if !report.refused.isEmpty && !skipInvalid {
+                try report.print(context, summary: false)
+                let lines = report.refused.count
+                throw CommandError(dryRun
+                    ? "\(lines) line(s) refused: the import would stop there and change nothing; "
+                        + "fix them, or add --skip-invalid"
+                    : "\(lines) line(s) refused, nothing imported; fix them, or import the other lines with "
+                        + "--skip-invalid")
+            }
+            if dryRun {
+                for candidate in candidates { report.done(candidate, outcome: candidate.exists ? .updated : .created) }
+                report.domainsCreated = Swift.Set(candidates.filter(\.createsDomain).map(\.address.domain)).sorted()
+            } else {
+                let hashed = hashPlainPasswords(candidates, report: &report)
+                do { try write(hashed, to: context.directory, report: &report) } catch {
+                    try report.print(context, summary: true) // what the batches before the failure did
+                    throw error
+                }
+            }
+            try report.print(context, summary: true)
+        }
+
+        /// Asks the directory where every address stands (one snapshot): existing accounts are skipped (or kept
+        /// for a re-hash), unknown domains and aliases refused.
+        private func place(
+            _ candidates: [Candidate], in directory: Directory, report: inout ImportReport
+        ) throws -> [Candidate] {
+            let placements = try directory.placements(candidates.map(\.address))
+            return zip(candidates, placements).compactMap { candidate, placement in
                 var candidate = candidate
                 switch placement {
                 case .new: break
@@ -90,7 +125,8 @@ extension UserCommand {
                 case .unknownDomain:
                     let domain = candidate.address.domain
                     report.refuse(line: candidate.line, address: candidate.address,
-                                  "domain \(domain) is not served here (add it with `ternctl domain add \(domain)`, or import with --create-domains)")
+                                  "domain \(domain) is not served here (add it with `ternctl domain add \(domain)`, "
+                                      + "or import with --create-domains)")
                     return nil
                 case .isAlias:
                     report.refuse(line: candidate.line, address: candidate.address,
@@ -103,38 +139,28 @@ extension UserCommand {
                 }
                 return candidate
             }
+        }
 
-            if !report.refused.isEmpty && !skipInvalid {
-                try report.print(context, summary: false)
-                let lines = report.refused.count
-                throw CommandError(dryRun
-                    ? "\(lines) line(s) refused: the import would stop there and change nothing; fix them, or add --skip-invalid"
-                    : "\(lines) line(s) refused, nothing imported; fix them, or import the other lines with --skip-invalid")
-            }
-            if dryRun {
-                for candidate in candidates { report.done(candidate, outcome: candidate.exists ? .updated : .created) }
-                report.domainsCreated = Array(Swift.Set(candidates.filter(\.createsDomain).map(\.address.domain))).sorted()
-                try report.print(context, summary: true)
-                return
-            }
-            candidates = hashPlainPasswords(candidates, report: &report)
-            let importOptions = AccountImportOptions(replacePasswords: updatePasswords, createDomains: createDomains,
-                                                     mustChangePassword: mustChangePassword)
+        /// `batchSize` accounts per directory transaction. A failure keeps the batches already committed.
+        private func write(
+            _ candidates: [Candidate], to directory: Directory, report: inout ImportReport
+        ) throws {
+            let options = AccountImportOptions(replacePasswords: updatePasswords, createDomains: createDomains,
+                                               mustChangePassword: mustChangePassword)
             var start = 0
             while start < candidates.count {
                 let batch = candidates[start..<min(start + Self.batchSize, candidates.count)]
                 let result: (outcomes: [AccountImportOutcome], createdDomains: [String])
                 do {
-                    result = try context.directory.importAccounts(batch.map(\.account), importOptions)
+                    result = try directory.importAccounts(batch.map(\.account), options)
                 } catch {
-                    try report.print(context, summary: true)
-                    throw CommandError("\(error) while importing the accounts of lines \(batch.first!.line)-\(batch.last!.line); those before were imported (running the same command again skips them)")
+                    throw CommandError("\(error) while importing lines \(batch.first!.line)-\(batch.last!.line); the "
+                                       + "lines before were imported (the same command again skips them)")
                 }
                 for (candidate, outcome) in zip(batch, result.outcomes) { report.done(candidate, outcome: outcome) }
                 report.domainsCreated += result.createdDomains
                 start += batch.count
             }
-            try report.print(context, summary: true)
         }
 
         private func readInput() throws -> [UInt8] {
@@ -170,7 +196,9 @@ extension UserCommand {
                     problems.append("\(error)")
                 }
                 var quota: Int64?
-                do { quota = try entry.quota.isEmpty ? nil : parseSize(entry.quota) } catch { problems.append("quota: \(error)") }
+                do { quota = try entry.quota.isEmpty ? nil : parseSize(entry.quota) } catch {
+                    problems.append("quota: \(error)")
+                }
                 if entry.displayName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                     problems.append("the display name contains a control character (such as a line break)")
                 }
@@ -194,7 +222,8 @@ extension UserCommand {
             // A separator of either format in the user field: the file is read in the wrong format, and the field
             // may run on into a password, so none of it is repeated.
             if user.contains(":") || user.contains(",") {
-                throw CommandError("the user field is not an address (if the file is in the other format, give --format)")
+                throw CommandError(
+                    "the user field is not an address (if the file is in the other format, give --format)")
             }
             if user.contains("@") { return try parseAddress(user) }
             guard let domain else {
@@ -310,7 +339,8 @@ struct ImportReport {
     private var formatName: String { format == .passwd ? "a Dovecot passwd-file" : "CSV" }
 
     private func printText(summary: Bool) {
-        Swift.print("reading \(file) as \(formatName)" + (detected ? " (detected from its content; --format chooses)" : ""))
+        let how = detected ? " (detected from its content; --format chooses)" : ""
+        Swift.print("reading \(file) as \(formatName)\(how)")
         let updateHint = " (--update-passwords replaces its password)"
         let lines: [(Int, String)] =
             problems.map { ($0.line, "refused" + ($0.address.map { " \($0)" } ?? "") + ": \($0.reason)") }
@@ -322,9 +352,11 @@ struct ImportReport {
         guard summary else { return }
         for domain in domainsCreated { Swift.print(dryRun ? "would add domain \(domain)" : "added domain \(domain)") }
         if dryRun {
-            Swift.print("dry run, nothing changed: would create \(created.count), update \(updated.count), skip \(skipped.count), refuse \(refused.count)")
+            Swift.print("dry run, nothing changed: would create \(created.count), update \(updated.count), "
+                        + "skip \(skipped.count), refuse \(refused.count)")
         } else {
-            Swift.print("created \(created.count), updated \(updated.count), skipped \(skipped.count), refused \(refused.count)")
+            Swift.print("created \(created.count), updated \(updated.count), skipped \(skipped.count), "
+                        + "refused \(refused.count)")
         }
     }
 
@@ -337,7 +369,9 @@ struct ImportReport {
         return [
             "file": file, "format": format.rawValue, "format_detected": detected, "dry_run": dryRun,
             "created": created, "updated": updated, "domains_created": domainsCreated,
-            "skipped": skipped.map { ["line": $0.line, "address": $0.address ?? jsonNull, "reason": $0.reason] as [String: Any] },
+            "skipped": skipped.map {
+                ["line": $0.line, "address": $0.address ?? jsonNull, "reason": $0.reason] as [String: Any]
+            },
             "refused": refusedLines,
             "summary": ["created": created.count, "updated": updated.count, "skipped": skipped.count,
                         "refused": refused.count],
