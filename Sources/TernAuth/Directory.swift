@@ -56,6 +56,55 @@ public struct AccountChanges: Sendable {
     public init() {}
 }
 
+/// Where an address stands for a new account.
+public enum AccountPlacement: Sendable, Equatable {
+    /// It can be created.
+    case new
+    /// An account has this address already.
+    case exists
+    /// Its domain is not served.
+    case unknownDomain
+    /// An alias has this address.
+    case isAlias
+}
+
+/// One account for `Directory.importAccounts`: its password is already a crypt hash.
+public struct ImportedAccount: Sendable, Equatable {
+    public var address: EmailAddress
+    public var passwordHash: String
+    public var displayName: String
+    public var quotaBytes: Int64?
+
+    public init(address: EmailAddress, passwordHash: String, displayName: String = "", quotaBytes: Int64? = nil) {
+        self.address = address
+        self.passwordHash = passwordHash
+        self.displayName = displayName
+        self.quotaBytes = quotaBytes
+    }
+}
+
+public struct AccountImportOptions: Sendable, Equatable {
+    /// An existing account gets the imported hash (and its cached logins end) instead of being skipped.
+    public var replacePasswords = false
+    /// A domain not served yet is added instead of refusing its accounts.
+    public var createDomains = false
+    /// Created and re-hashed accounts must choose a new password at their next login.
+    public var mustChangePassword = false
+
+    public init(replacePasswords: Bool = false, createDomains: Bool = false, mustChangePassword: Bool = false) {
+        self.replacePasswords = replacePasswords
+        self.createDomains = createDomains
+        self.mustChangePassword = mustChangePassword
+    }
+}
+
+public enum AccountImportOutcome: Sendable, Equatable {
+    case created
+    case updated
+    case skippedExisting
+    case refused(DirectoryError)
+}
+
 public enum DirectoryError: Error, Equatable, CustomStringConvertible {
     case domainExists(String)
     case unknownDomain(String)
@@ -176,8 +225,12 @@ public final class Directory: Sendable {
             guard try db.query("SELECT 1 FROM domains WHERE name = ?", [domain]).isEmpty else {
                 throw DirectoryError.domainExists(domain)
             }
-            try db.query("INSERT INTO domains (name, created_at) VALUES (?, ?)", [domain, clock()])
+            try insertDomain(db, domain)
         }
+    }
+
+    private func insertDomain(_ db: Database, _ domain: String) throws {
+        try db.query("INSERT INTO domains (name, created_at) VALUES (?, ?)", [domain, clock()])
     }
 
     public func domains() throws(DirectoryError) -> [DomainInfo] {
@@ -230,22 +283,36 @@ public final class Directory: Sendable {
         let hash: String
         do { hash = try PasswordHash.normalize(passwordHash) } catch { throw .invalid(error.description) }
         try write { db in
-            guard try !db.query("SELECT 1 FROM domains WHERE name = ?", [address.domain]).isEmpty else {
-                throw DirectoryError.unknownDomain(address.domain)
+            switch try Self.placement(db, address) {
+            case .new: break
+            case .unknownDomain: throw DirectoryError.unknownDomain(address.domain)
+            case .exists: throw DirectoryError.accountExists(address.description)
+            case .isAlias: throw DirectoryError.addressIsAlias(address.description)
             }
-            guard try db.query("SELECT 1 FROM accounts WHERE address = ?", [address.description]).isEmpty else {
-                throw DirectoryError.accountExists(address.description)
-            }
-            guard try db.query("SELECT 1 FROM aliases WHERE address = ?", [address.description]).isEmpty else {
-                throw DirectoryError.addressIsAlias(address.description)
-            }
-            try db.query("""
-                INSERT INTO accounts (address, domain, display_name, password_hash, must_change_password, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, [address.description, address.domain, displayName, hash, mustChangePassword, clock()])
-            // It may have been someone's send-as identity; an account's own address is its own.
-            try db.query("DELETE FROM identities WHERE address = ?", [address.description])
+            try insertAccount(db, address, hash: hash, displayName: displayName, mustChangePassword: mustChangePassword)
         }
+    }
+
+    /// Where a new account's address stands: the one set of checks `addAccount` and `importAccounts` share.
+    private static func placement(_ db: Database, _ address: EmailAddress) throws -> AccountPlacement {
+        if try !db.query("SELECT 1 FROM accounts WHERE address = ?", [address.description]).isEmpty { return .exists }
+        if try db.query("SELECT 1 FROM domains WHERE name = ?", [address.domain]).isEmpty { return .unknownDomain }
+        if try !db.query("SELECT 1 FROM aliases WHERE address = ?", [address.description]).isEmpty { return .isAlias }
+        return .new
+    }
+
+    /// Inserts an account whose placement is `.new` and whose hash is normalized.
+    private func insertAccount(
+        _ db: Database, _ address: EmailAddress, hash: String, displayName: String, mustChangePassword: Bool,
+        quotaBytes: Int64? = nil
+    ) throws {
+        try db.query("""
+            INSERT INTO accounts (address, domain, display_name, password_hash, must_change_password, quota_bytes,
+                                  created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [address.description, address.domain, displayName, hash, mustChangePassword, quotaBytes, clock()])
+        // It may have been someone's send-as identity; an account's own address is its own.
+        try db.query("DELETE FROM identities WHERE address = ?", [address.description])
     }
 
     public func account(_ address: EmailAddress) throws(DirectoryError) -> Account? {
@@ -279,12 +346,19 @@ public final class Directory: Sendable {
         let normalized: String
         do { normalized = try PasswordHash.normalize(hash) } catch { throw .invalid(error.description) }
         try write { db in
-            try db.query("""
-                UPDATE accounts SET password_hash = ?, must_change_password = ?,
-                credential_serial = credential_serial + 1 WHERE address = ?
-                """, [normalized, mustChange, address.description])
-            guard db.changes == 1 else { throw DirectoryError.unknownAccount(address.description) }
+            guard try Self.replaceHash(db, address, normalized, mustChange: mustChange) else {
+                throw DirectoryError.unknownAccount(address.description)
+            }
         }
+    }
+
+    /// Sets a normalized hash and bumps the credential serial; false if there is no such account.
+    private static func replaceHash(_ db: Database, _ address: EmailAddress, _ hash: String, mustChange: Bool) throws -> Bool {
+        try db.query("""
+            UPDATE accounts SET password_hash = ?, must_change_password = ?,
+            credential_serial = credential_serial + 1 WHERE address = ?
+            """, [hash, mustChange, address.description])
+        return db.changes == 1
     }
 
     /// Replaces an old-scheme hash after a successful login, only if it has not changed meanwhile. The password
@@ -349,6 +423,56 @@ public final class Directory: Sendable {
     /// Changes when any process commits to the directory (cheap; no table is read).
     public func changeCounter() throws(DirectoryError) -> Int64 {
         try read { db in try db.dataVersion() }
+    }
+
+    // MARK: Importing many accounts (`ternctl user import`)
+
+    /// Where each address stands, read in one snapshot: what an import would do before it is asked to.
+    public func placements(_ addresses: [EmailAddress]) throws(DirectoryError) -> [AccountPlacement] {
+        try read { db in try db.readTransaction { try addresses.map { try Self.placement(db, $0) } } }
+    }
+
+    /// Adds (or with `options.replacePasswords`, re-hashes) `accounts` in one transaction, with the same checks as
+    /// `addAccount`; returns one outcome per account, in order, and the domains it created. The caller keeps
+    /// batches small enough not to hold the write lock long (ternd's logins wait for it).
+    public func importAccounts(
+        _ accounts: [ImportedAccount], _ options: AccountImportOptions
+    ) throws(DirectoryError) -> (outcomes: [AccountImportOutcome], createdDomains: [String]) {
+        try write { db in
+            var outcomes: [AccountImportOutcome] = []
+            var createdDomains: [String] = []
+            outcomes.reserveCapacity(accounts.count)
+            for account in accounts {
+                let address = account.address
+                let hash: String
+                do throws(PasswordHash.HashError) { hash = try PasswordHash.normalize(account.passwordHash) } catch {
+                    outcomes.append(.refused(.invalid(error.description)))
+                    continue
+                }
+                var placement = try Self.placement(db, address)
+                if placement == .unknownDomain && options.createDomains {
+                    try insertDomain(db, address.domain)
+                    createdDomains.append(address.domain)
+                    placement = try Self.placement(db, address)
+                }
+                switch placement {
+                case .new:
+                    try insertAccount(db, address, hash: hash, displayName: account.displayName,
+                                      mustChangePassword: options.mustChangePassword, quotaBytes: account.quotaBytes)
+                    outcomes.append(.created)
+                case .exists where options.replacePasswords:
+                    _ = try Self.replaceHash(db, address, hash, mustChange: options.mustChangePassword)
+                    outcomes.append(.updated)
+                case .exists:
+                    outcomes.append(.skippedExisting)
+                case .unknownDomain:
+                    outcomes.append(.refused(.unknownDomain(address.domain)))
+                case .isAlias:
+                    outcomes.append(.refused(.addressIsAlias(address.description)))
+                }
+            }
+            return (outcomes, createdDomains)
+        }
     }
 
     // MARK: Aliases

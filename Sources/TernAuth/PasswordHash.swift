@@ -17,14 +17,43 @@ public enum PasswordHash {
 
     public enum HashError: Error, Equatable, CustomStringConvertible {
         case unsupported(String)
+        case empty
+        /// Neither `$…` nor `{SCHEME}`: maybe a password written in clear, so none of it is repeated.
+        case notAHash
         case failed
         public var description: String {
             switch self {
             case .unsupported(let prefix):
                 return "unsupported password hash '\(prefix)…' (use $y$ yescrypt, $6$ SHA-512-crypt, $5$ SHA-256-crypt or $2b$ bcrypt, optionally with a Dovecot {SCHEME} prefix)"
+            case .empty: return "no password hash (the field is empty)"
+            case .notAHash:
+                return "not a password hash (use $y$ yescrypt, $6$ SHA-512-crypt, $5$ SHA-256-crypt or $2b$ bcrypt, optionally with a Dovecot {SCHEME} prefix, or {PLAIN} for a password in clear)"
             case .failed: return "crypt(3) failed"
             }
         }
+    }
+
+    /// A password field of another server's account list (`ternctl user import`).
+    public enum ImportedPassword: Sendable, Equatable {
+        /// A hash Tern can verify, normalized as `normalize` does; stored as it is.
+        case hash(String)
+        /// Dovecot's `{PLAIN}` / `{CLEARTEXT}`: a password in clear, to be checked against the policy and hashed.
+        case plain(String)
+    }
+
+    /// Reads an imported password field: the hashes `normalize` accepts (the same check `ternctl user add --hash`
+    /// makes), or `{PLAIN}`/`{CLEARTEXT}` passwords. Everything else ({PLAIN-MD5}, {SSHA}, {CRAM-MD5}, MD5-crypt,
+    /// DES crypt, empty) throws: crypt(3) cannot verify it.
+    public static func imported(_ field: String) throws(HashError) -> ImportedPassword {
+        let trimmed = field.trimmingWhitespace
+        guard !trimmed.isEmpty else { throw .empty }
+        // The password is everything after the prefix, trailing spaces included: they may belong to it.
+        let field = field.drop(while: \.isWhitespace)
+        for prefix in ["{PLAIN}", "{CLEARTEXT}"] where field.prefix(prefix.count).uppercased() == prefix {
+            return .plain(String(field.dropFirst(prefix.count)))
+        }
+        guard trimmed.hasPrefix("{") || trimmed.hasPrefix("$") else { throw .notAHash }
+        return .hash(try normalize(trimmed))
     }
 
     /// Removes a Dovecot-style `{SHA512-CRYPT}` / `{BLF-CRYPT}` / `{CRYPT}` prefix and checks the scheme.
@@ -80,6 +109,9 @@ public enum PasswordHash {
 
 extension String {
     var trimmingWhitespace: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        // Indices, not reversed copies: `user import` trims several fields on each of thousands of lines.
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
     }
 }

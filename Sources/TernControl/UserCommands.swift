@@ -7,7 +7,7 @@ import TernStore
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Accounts: the full address is the login name.",
-        subcommands: [Add.self, List.self, Show.self, Remove.self, Passwd.self, Set.self])
+        subcommands: [Add.self, Import.self, List.self, Show.self, Remove.self, Passwd.self, Set.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

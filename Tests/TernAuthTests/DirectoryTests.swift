@@ -121,6 +121,54 @@ let testHash = try! PasswordHash.make("Summer2024x")
         #expect(try directory.identities().isEmpty)
     }
 
+    /// The batch behind `ternctl user import`: the same checks as `addAccount`, one outcome per account.
+    @Test func importAccountsReportsEachOutcome() throws {
+        let (directory, _) = try makeDirectory()
+        try directory.addDomain("example.net")
+        let alice = address("alice@example.net")
+        try directory.addAccount(alice, passwordHash: testHash)
+        try directory.addAccount(address("bob@example.net"), passwordHash: testHash)
+        try directory.addAlias("sales@example.net", to: alice)
+        let sha = "$6$QMZcW3VP/p.ic.ds$s7Y9IGTIr4nPEaZQPGNJFap38MxhqBycWBm19UMkuzNgAaPoHpa2o5g4Fy5aGAghLTYrB0MdVkFHZqrXuDLB71"
+        let batch = [
+            ImportedAccount(address: address("carol@example.net"), passwordHash: "{SHA512-CRYPT}" + sha,
+                            displayName: "Carol", quotaBytes: 1 << 30),
+            ImportedAccount(address: alice, passwordHash: sha),
+            ImportedAccount(address: address("sales@example.net"), passwordHash: sha),
+            ImportedAccount(address: address("dave@example.org"), passwordHash: sha),
+            ImportedAccount(address: address("erin@example.net"), passwordHash: "{SSHA}abc"),
+        ]
+        #expect(try directory.placements(batch.map(\.address)) == [.new, .exists, .isAlias, .unknownDomain, .new])
+        let serial = try #require(try directory.credentialSerial(alice))
+        let result = try directory.importAccounts(batch, AccountImportOptions(mustChangePassword: true))
+        #expect(result.outcomes.count == 5)
+        #expect(result.outcomes[0] == .created && result.outcomes[1] == .skippedExisting)
+        #expect(result.outcomes[2] == .refused(.addressIsAlias("sales@example.net")))
+        #expect(result.outcomes[3] == .refused(.unknownDomain("example.org")))
+        guard case .refused(.invalid(let reason)) = result.outcomes[4] else {
+            Issue.record("an unverifiable hash must be refused: \(result.outcomes[4])")
+            return
+        }
+        #expect(reason.contains("{SSHA}"))
+        #expect(result.createdDomains.isEmpty)
+        let carol = try #require(try directory.account(address("carol@example.net")))
+        #expect(carol.passwordHash == sha && carol.displayName == "Carol" && carol.quotaBytes == 1 << 30)
+        #expect(carol.mustChangePassword && carol.createdAt == 1_800_000_000)
+        #expect(try directory.account(alice)?.passwordHash == testHash) // skipped: untouched
+        #expect(try directory.credentialSerial(alice) == serial)
+        #expect(try directory.accounts().map(\.address.description)
+                == ["alice@example.net", "bob@example.net", "carol@example.net"])
+
+        let again = try directory.importAccounts(
+            [ImportedAccount(address: alice, passwordHash: sha), ImportedAccount(address: address("dave@example.org"), passwordHash: sha)],
+            AccountImportOptions(replacePasswords: true, createDomains: true))
+        #expect(again.outcomes == [.updated, .created])
+        #expect(again.createdDomains == ["example.org"])
+        #expect(try directory.account(alice)?.passwordHash == sha)
+        #expect(try directory.credentialSerial(alice) == serial + 1) // cached logins with the old password end
+        #expect(try directory.isLocalDomain("example.org"))
+    }
+
     /// Two handles on the same file (as ternd and ternctl are) see each other's commits at once.
     @Test func secondConnectionSeesChanges() throws {
         let (directory, folder) = try makeDirectory()

@@ -191,7 +191,7 @@ struct Admin {
     }
 
     @Test func everyCommandHasHelp() throws {
-        for command in [[], ["domain"], ["domain", "add"], ["user"], ["user", "add"], ["user", "set"], ["alias", "add"],
+        for command in [[], ["domain"], ["domain", "add"], ["user"], ["user", "add"], ["user", "import"], ["user", "set"], ["alias", "add"],
                         ["identity", "list"], ["settings"], ["config", "check"]] {
             let result = try runCommand(Products.path(of: "ternctl"), command + ["--help"])
             #expect(result.status == 0)
