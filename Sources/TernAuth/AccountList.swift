@@ -179,21 +179,21 @@ public struct AccountList: Sendable, Equatable {
 }
 
 /// Splits CSV bytes into records of raw fields (RFC 4180 §2), remembering the line each record starts on.
-struct CSVReader {
-    struct Record {
-        let line: Int
-        let fields: Result<[[UInt8]], Failure>
+public struct CSVReader {
+    public struct Record {
+        public let line: Int
+        public let fields: Result<[[UInt8]], Failure>
     }
 
-    struct Failure: Error {
-        let reason: String
+    public struct Failure: Error {
+        public let reason: String
     }
 
     private let bytes: ArraySlice<UInt8>
     private var index: Int
     private var line = 1
 
-    init(bytes: ArraySlice<UInt8>) {
+    public init(bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
         index = bytes.startIndex
     }
@@ -202,7 +202,7 @@ struct CSVReader {
                        cr = UInt8(ascii: "\r")
 
     /// The next record, or nil at the end of the input.
-    mutating func next() -> Record? {
+    public mutating func next() -> Record? {
         guard index < bytes.endIndex else { return nil }
         let start = line
         var fields: [[UInt8]] = []

@@ -248,35 +248,41 @@ struct MigrateCommand: ParsableCommand {
         return password
     }
 
-    /// `address,password[,login]` per line; `#` comments and blank lines ignored; an optional header line.
+    /// `address,password[,login]` per record (RFC 4180, TernAuth's CSVReader); blank lines, `#` comment lines and
+    /// a header line naming the columns are ignored.
     func readBatch(_ path: String) throws -> [Job] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CommandError("cannot read \(path): \(error.localizedDescription)")
-        }
-        var jobs: [Job] = []
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read \(path)") }
+        var reader = CSVReader(bytes: Array(data)[...])
         var problems: [String] = []
         var needShared: [Int] = []
         var rows: [(Int, [String])] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            if trimmed.trimmingCharacters(in: .whitespaces).isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let fields = CSVLine.fields(String(trimmed)) else {
-                problems.append("\(path):\(index + 1): unbalanced quotes")
+        while let record = reader.next() {
+            let raw: [[UInt8]]
+            switch record.fields {
+            case .failure(let failure):
+                problems.append("\(path):\(record.line): \(failure.reason)")
+                continue
+            case .success(let fields): raw = fields
+            }
+            guard let fields = raw.map({ String(validating: $0, as: UTF8.self) }) as? [String] else {
+                problems.append("\(path):\(record.line): not UTF-8")
                 continue
             }
-            if rows.isEmpty && jobs.isEmpty && index == 0, fields.first?.lowercased() == "address" { continue }
-            guard (2...3).contains(fields.count) else {
-                problems.append("\(path):\(index + 1): expected address,password[,login], found \(fields.count) field(s)")
+            let trimmed = fields.map { $0.trimmingCharacters(in: .whitespaces) }
+            if trimmed.allSatisfy(\.isEmpty) || trimmed[0].hasPrefix("#") { continue }
+            if rows.isEmpty && problems.isEmpty && trimmed[0].lowercased() == "address" { continue }
+            guard (2...3).contains(trimmed.count) else {
+                problems.append("\(path):\(record.line): expected address,password[,login], found \(trimmed.count) field(s)")
                 continue
             }
-            rows.append((index + 1, fields))
-            if fields[1].isEmpty { needShared.append(index + 1) }
+            rows.append((record.line, [trimmed[0], fields[1], trimmed.count == 3 ? trimmed[2] : ""]))
+            if fields[1].isEmpty { needShared.append(record.line) }
         }
         var shared: String?
         if !needShared.isEmpty && problems.isEmpty {
             shared = try readPassword(prompt: "Shared password on the old server (for \(needShared.count) account(s)): ")
         }
+        var jobs: [Job] = []
         var seen: [String: Int] = [:]
         for (line, fields) in rows {
             let address: EmailAddress
@@ -289,9 +295,8 @@ struct MigrateCommand: ParsableCommand {
                 continue
             }
             seen[address.description] = line
-            let login = fields.count == 3 && !fields[2].isEmpty ? fields[2] : address.description
-            jobs.append(Job(line: line, address: address, password: fields[1].isEmpty ? shared ?? "" : fields[1], login: login,
-                            sharedPassword: fields[1].isEmpty))
+            jobs.append(Job(line: line, address: address, password: fields[1].isEmpty ? shared ?? "" : fields[1],
+                            login: fields[2].isEmpty ? address.description : fields[2], sharedPassword: fields[1].isEmpty))
         }
         if !problems.isEmpty { throw CommandError(problems.joined(separator: "\n")) }
         if jobs.isEmpty { throw CommandError("\(path) lists no account") }
@@ -305,41 +310,4 @@ final class BatchState: Sendable {
     let results = Mutex<[(MigrateCommand.Job, Result<MigrationSummary, MigrationError>)]>([])
     let finished = Atomic<Int>(0)
     init(_ jobs: [MigrateCommand.Job]) { queue = Mutex(jobs[...]) }
-}
-
-/// RFC 4180 fields of one line: commas separate, double quotes enclose, "" is a quote inside quotes.
-enum CSVLine {
-    static func fields(_ line: String) -> [String]? {
-        var fields: [String] = []
-        var field = ""
-        var quoted = false
-        var index = line.startIndex
-        while index < line.endIndex {
-            let c = line[index]
-            if quoted {
-                if c == "\"" {
-                    let next = line.index(after: index)
-                    if next < line.endIndex && line[next] == "\"" {
-                        field.append("\"")
-                        index = next
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.append(c)
-                }
-            } else if c == "\"" && field.isEmpty {
-                quoted = true
-            } else if c == "," {
-                fields.append(field)
-                field = ""
-            } else {
-                field.append(c)
-            }
-            index = line.index(after: index)
-        }
-        guard !quoted else { return nil }
-        fields.append(field)
-        return fields.map { $0.trimmingCharacters(in: .whitespaces) }
-    }
 }
