@@ -1,4 +1,6 @@
-// The migration tests' old server: a private Dovecot started and stopped by the test.
+// The migration tests' old server: a private Dovecot started and stopped by the test, the corpus put into it over
+// IMAP, and snapshots of it over implicit TLS and STARTTLS that must equal what the corpus appended. Equality proves
+// the corpus, the server setup and the snapshot reader right together, so a migration test can trust all three.
 
 import Foundation
 import Glibc
@@ -98,5 +100,59 @@ struct DovecotServerTests {
         #expect(error?.description.contains("no_such_setting") == true, "\(String(describing: error))")
         #expect(throws: DovecotServerError.self) { try DovecotServer(users: [], hierarchySeparator: "\\") }
         #expect(throws: DovecotServerError.self) { try DovecotServer(users: [], namespacePrefix: "INBOX.") }
+    }
+
+    /// The whole corpus into Dovecot, then snapshots over imaps and over STARTTLS: both must show exactly what was
+    /// appended (folders, subscriptions, special-use, bytes, sizes, flags, internal dates).
+    @Test(arguments: [("/", ""), (".", "INBOX.")] as [(Character, String)])
+    func snapshotsOfThePopulatedServerEqualTheCorpus(separator: Character, prefix: String) throws {
+        let server = try DovecotServer(users: [(Self.login, Self.password)], hierarchySeparator: separator,
+                                       namespacePrefix: prefix)
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        var corpus: OldServerCorpus?
+        let generating = clock.measure { corpus = OldServerCorpus(for: server) }
+        let populating = try clock.measure { try corpus!.populate(server, login: Self.login, password: Self.password) }
+        var overTLS: IMAPMailSnapshot?
+        let snapshotting = try clock.measure {
+            overTLS = try IMAPMailSnapshot.take(port: server.imapsPort, security: .implicitTLS, login: Self.login,
+                                                password: Self.password)
+        }
+        let overSTARTTLS = try IMAPMailSnapshot.take(port: server.imapPort, security: .startTLS, login: Self.login,
+                                                     password: Self.password)
+        print("separator \(separator) prefix \"\(prefix)\": corpus generated in \(generating), appended in \(populating), "
+              + "one snapshot in \(snapshotting) (\(corpus!.messages.count) messages, \(corpus!.totalBytes) bytes)")
+        let snapshot = try #require(overTLS)
+        let expected = try #require(corpus)
+
+        // Taking a snapshot changes nothing (EXAMINE, BODY.PEEK), and both transports see the same.
+        #expect(snapshot == overSTARTTLS)
+        #expect(snapshot.separator == String(separator))
+        #expect(snapshot.messageCount == expected.messages.count)
+        #expect(Set(snapshot.mailboxes.map(\.name)) == Set(expected.folders.map(\.name) + expected.nonSelectableParents))
+        for parent in expected.nonSelectableParents {
+            #expect(snapshot[parent]?.isSelectable == false)
+            #expect(snapshot[parent]?.messages.isEmpty == true)
+        }
+        let expectedMessages = expected.expectedMailboxes
+        for folder in expected.folders {
+            let mailbox = try #require(snapshot[folder.name], "\(folder.name) missing")
+            #expect(mailbox.encodedName == folder.encodedName)
+            #expect(mailbox.isSelectable)
+            #expect(mailbox.isSubscribed == folder.isSubscribed, "\(folder.name)")
+            #expect(mailbox.specialUse == folder.specialUse, "\(folder.name): \(mailbox.attributes)")
+            #expect(mailbox.uidValidity != nil)
+            if let difference = Self.firstDifference(mailbox.messages, expectedMessages[folder.name] ?? []) {
+                Issue.record("\(folder.name): \(difference)")
+            }
+        }
+    }
+
+    /// Where two message lists first differ, in a few words (never the whole lists).
+    static func firstDifference(_ actual: [IMAPMailSnapshot.Message], _ expected: [IMAPMailSnapshot.Message]) -> String? {
+        for (index, (got, want)) in zip(actual, expected).enumerated() where got != want {
+            return "message \(index + 1): got \(got), expected \(want)"
+        }
+        return actual.count == expected.count ? nil : "\(actual.count) messages, expected \(expected.count)"
     }
 }
