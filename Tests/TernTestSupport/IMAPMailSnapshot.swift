@@ -123,7 +123,8 @@ public struct IMAPMailSnapshot: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: - Taking a snapshot
 
-    /// Connects to `host:port`, logs in and takes the snapshot; the connection is closed afterwards.
+    /// Connects to `host:port` (`host` a numeric IPv4 address: the test client does not resolve names), logs in
+    /// with LOGIN and takes the snapshot; the session is logged out afterwards. Certificates are not verified.
     public static func take(host: String = "127.0.0.1", port: UInt16, security: Security, login: String,
                             password: String, batchSize: Int = 100) throws -> IMAPMailSnapshot {
         let client = try IMAPTestClient.connect(host: host, port: port, security: security)
@@ -357,7 +358,8 @@ enum CivilDate {
 }
 
 extension IMAPTestClient {
-    /// Connects to `host:port` with `security` (STARTTLS done before returning) and reads the greeting.
+    /// Connects to `host:port` (numeric IPv4) with `security` (STARTTLS done before returning, no certificate
+    /// check) and reads the greeting.
     public static func connect(host: String = "127.0.0.1", port: UInt16,
                                security: IMAPMailSnapshot.Security) throws -> IMAPTestClient {
         let client = try IMAPTestClient(ListenAddress(host: host, port: port, family: .ipv4),
