@@ -149,6 +149,10 @@ let package = Package(
                            "TernQueue", "TernSMTPCore", log],
             swiftSettings: strictSwift
         ),
+        // The old server of migration tests: a private Dovecot, the corpus put into it and IMAP snapshots, checked
+        // against each other.
+        .testTarget(name: "TernMigrationTests", dependencies: ["TernTestSupport", "TernCore", "TernTLS", "TernMigration", "TernStore", "TernIMAPCore"],
+                    swiftSettings: strictSwift),
         .testTarget(
             name: "CShimTests",
             dependencies: ["CTernSQLite", "CTernZlib", "CTernCrypt", "CTernOpenSSL"],

@@ -1,4 +1,5 @@
-// Small cryptographic primitives from OpenSSL for the rest of Tern (login cache keys, SCRAM later).
+// Small cryptographic primitives from OpenSSL for the rest of Tern (login cache keys, certificate fingerprints and
+// message digests for migration checks, SCRAM later).
 
 internal import CTernOpenSSL
 
@@ -28,17 +29,17 @@ public enum Crypto {
         return output
     }
 
-    /// SHA-256 of `bytes` (certificate fingerprints).
+    /// SHA-256 of `bytes` (32 bytes).
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        bytes.withUnsafeBytes { input in
+        let result = bytes.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in
-                _ = EVP_Digest(input.baseAddress, input.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length,
-                               EVP_sha256(), nil)
+                EVP_Digest(input.baseAddress, input.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length,
+                           EVP_sha256(), nil)
             }
         }
-        precondition(length == 32, "SHA-256 failed")
+        precondition(result == 1 && length == 32, "SHA-256 failed")
         return output
     }
 

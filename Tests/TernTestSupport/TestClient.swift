@@ -22,6 +22,7 @@ public enum TestClientError: Error, CustomStringConvertible {
 public final class TestClient {
     public let fd: Int32
     private var transport: (any SecureTransport)?
+    /// Bytes received (and decrypted) but not yet returned by a read.
     private var plaintext: [UInt8] = []
 
     /// `sourceHost`: bind the client side to this IPv4 address first (e.g. 127.0.0.2, to look like another client).
@@ -87,54 +88,66 @@ public final class TestClient {
 
     /// One line without its CRLF; nil on EOF. Throws on timeout.
     public func readLine() throws -> String? {
+        try readLineBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// One line without its CRLF, as the bytes that were sent (no decoding); nil on EOF. Throws on timeout.
+    public func readLineBytes() throws -> [UInt8]? {
+        var scanned = 0
         while true {
-            if let newline = plaintext.firstIndex(of: 10) {
+            if let newline = plaintext[scanned...].firstIndex(of: 10) {
                 var line = Array(plaintext[..<newline])
                 plaintext.removeFirst(newline + 1)
                 if line.last == 13 { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
+                return line
             }
-            guard let chunk = try receiveSome(limit: 65536) else { throw TestClientError.timeout("reading a line") }
-            if chunk.isEmpty { return nil }
-            plaintext += chunk
+            scanned = plaintext.count
+            guard let received = try fill(limit: 65536) else { throw TestClientError.timeout("reading a line") }
+            if !received { return nil }
         }
     }
 
     /// Exactly `count` bytes (after what `readLine` buffered); throws on timeout or EOF.
     public func readExactly(_ count: Int) throws -> [UInt8] {
-        var result: [UInt8] = []
-        while result.count < count {
-            guard let chunk = try receiveSome(limit: count - result.count), !chunk.isEmpty else {
+        while plaintext.count < count {
+            // Plaintext: never read past what was asked for (a caller may start TLS right after). TLS: whole records.
+            let needed = count - plaintext.count
+            guard let received = try fill(limit: transport == nil ? needed : max(needed, 65536)), received else {
                 throw TestClientError.timeout("reading \(count) bytes")
             }
-            // A TLS record may decrypt to more than was asked for: keep the rest for the next read.
-            let needed = count - result.count
-            if chunk.count > needed {
-                result += chunk[..<needed]
-                plaintext = Array(chunk[needed...]) + plaintext
-            } else {
-                result += chunk
-            }
         }
+        let result = Array(plaintext[..<count])
+        plaintext.removeFirst(count)
         return result
     }
 
     /// Up to `limit` decrypted bytes; empty on EOF, nil on timeout or reset.
     public func receiveSome(limit: Int) throws -> [UInt8]? {
-        if !plaintext.isEmpty {
-            let taken = Array(plaintext.prefix(limit))
-            plaintext.removeFirst(taken.count)
-            return taken
+        if plaintext.isEmpty {
+            guard let received = try fill(limit: transport == nil ? limit : max(limit, 65536)) else { return nil }
+            if !received { return [] }
         }
+        let taken = Array(plaintext.prefix(limit))
+        plaintext.removeFirst(taken.count)
+        return taken
+    }
+
+    /// Reads from the socket (at most `limit` bytes of it) and appends what it decrypts to `plaintext`, until
+    /// there is at least one new byte: true; false on EOF, nil on timeout or reset. TLS records without application
+    /// data (TLS 1.3 session tickets) decrypt to nothing: that is not EOF, so reading goes on.
+    private func fill(limit: Int) throws -> Bool? {
         while true {
             guard let chunk = rawReceive(limit: limit) else { return nil }
-            guard let transport, !chunk.isEmpty else { return chunk }
-            var decrypted: [UInt8] = []
+            if chunk.isEmpty { return false }
+            guard let transport else {
+                plaintext += chunk
+                return true
+            }
+            let before = plaintext.count
             var output: [UInt8] = []
-            _ = try chunk.withUnsafeBytes { try transport.receive($0, plaintext: &decrypted, ciphertext: &output) }
+            _ = try chunk.withUnsafeBytes { try transport.receive($0, plaintext: &plaintext, ciphertext: &output) }
             rawSend(output)
-            // Records without application data (TLS 1.3 session tickets) decrypt to nothing: that is not EOF.
-            if !decrypted.isEmpty { return decrypted }
+            if plaintext.count > before { return true }
         }
     }
 

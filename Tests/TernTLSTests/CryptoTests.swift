@@ -1,0 +1,27 @@
+// The small primitives of TernTLS.Crypto against published test vectors.
+
+import Testing
+import TernTLS
+
+@Suite struct CryptoTests {
+    private func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    // FIPS 180-2 appendix B.1 and B.2; the empty message from NIST's examples.
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func sha256(input: String, digest: String) {
+        #expect(hex(Crypto.sha256(Array(input.utf8))) == digest)
+    }
+
+    @Test func sha256OfAMillionAs() {
+        // FIPS 180-2 appendix B.3.
+        let digest = Crypto.sha256([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+        #expect(hex(digest) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
