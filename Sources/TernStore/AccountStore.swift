@@ -125,6 +125,9 @@ public final class AccountStore: Sendable {
     let committer: GroupCommitter<PendingAppend, Committed>
     /// Every committed change of this account, for its sessions.
     public let changes = ChangeBus()
+    /// `tern.lock`, held shared while this store is open. Recovery needs it exclusively: files another process is
+    /// still writing (ternd delivering while ternctl migrates) are never taken for leftovers of a crash.
+    private let openLock: OpenLock
 
     /// What a commit gave one message: its UID and the MODSEQ of the commit.
     struct Committed: Sendable {
@@ -292,9 +295,12 @@ public final class AccountStore: Sendable {
         }
         let mailRoot = root + "/mail"
         committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
+        openLock = try OpenLock(folder: root)
         if !hadIndex { try rebuildFromFiles() }
         if try mailbox(named: "INBOX") == nil { _ = try createMailbox("INBOX") }
-        try recover()
+        // Alone with the store: leftovers are a crash's, and recovery may adopt or remove them. Otherwise the process
+        // that has it open is alive and its files are in flight; recovery waits for an open with nobody else.
+        _ = try openLock.ifAlone { () throws(StoreError) in try recover() }
     }
 
     func maildir(_ id: MailboxID) -> Maildir { Maildir(path: root + "/mail/\(id)") }

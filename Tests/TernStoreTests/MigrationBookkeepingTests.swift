@@ -48,9 +48,33 @@ import TernStore
 
     /// A migrated message written but not committed (the process was killed between the two) is removed at the
     /// next open; an ordinary message file in the same state is adopted, as before.
-    @Test func provisionalFilesAreDiscardedAtRecovery() throws {
+    /// While another process has the store open, unindexed files may be its deliveries in flight: an open then
+    /// leaves them alone (the crash test's helper process holds the store here).
+    @Test func noRecoveryWhileAnotherProcessHasTheStoreOpen() throws {
         let (store, root) = try makeStore()
         try store.append(to: "INBOX", message("kept"))
+        let cur = root + "/mail/1/cur/"
+        let inFlight = cur + "1800000000.M1P1Q1.host,X=copy:2,S"
+        try Data(message("in flight")).write(to: URL(fileURLWithPath: inFlight))
+        // Another process holding the lock shared, as an open store does.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["--shared", root + "/tern.lock", "sleep", "30"]
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        usleep(300_000)
+        _ = try AccountStore(root: root)
+        #expect(FileManager.default.fileExists(atPath: inFlight), "recovery removed a file another process may be writing")
+        holder.terminate()
+        holder.waitUntilExit()
+        _ = try AccountStore(root: root)
+        #expect(!FileManager.default.fileExists(atPath: inFlight), "recovery did not run once alone")
+    }
+
+    @Test func recoveryRunsWhenAlone() throws {
+        var (store, root): (AccountStore?, String) = try makeStore()
+        try store!.append(to: "INBOX", message("kept"))
+        store = nil
         let cur = root + "/mail/1/cur/"
         try Data(message("orphan copy")).write(to: URL(fileURLWithPath: cur + "1800000000.M1P1Q1.host,X=copy:2,S"))
         try Data(message("orphan delivery")).write(to: URL(fileURLWithPath: cur + "1800000000.M1P1Q2.host:2,"))

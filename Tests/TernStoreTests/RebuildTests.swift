@@ -2,7 +2,10 @@ import Foundation
 import Testing
 import TernStore
 
+/// Removes the index files. The background text indexer may still hold the closed store's connection for a moment
+/// (removing its files under it makes the next open fail with a WAL I/O error): it finishes first.
 func removeIndex(_ root: String) throws {
+    AccountStore.waitForTextIndex()
     for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: root + "/index.sqlite" + suffix) {
         try FileManager.default.removeItem(atPath: root + "/index.sqlite" + suffix)
     }

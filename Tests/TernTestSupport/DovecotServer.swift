@@ -41,7 +41,8 @@ public final class DovecotServer: Sendable {
     public static let executable = "/usr/sbin/dovecot"
 
     /// Whether a test can start one here: Dovecot is installed and we are root.
-    public static var isAvailable: Bool { access(executable, X_OK) == 0 && geteuid() == 0 }
+    /// Under `.ci/run` (TERN_CI=1) Dovecot must be there: its tests run, and fail, rather than skip.
+    public static var isAvailable: Bool { (access(executable, X_OK) == 0 && geteuid() == 0) || getenv("TERN_CI") != nil }
 
     /// The temporary folder holding everything (removed by `stop()`).
     public let directory: String
