@@ -87,14 +87,14 @@ let package = Package(
         // resumable copier.
         .target(
             name: "TernMigration",
-            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernIMAPCore", "TernStore"],
+            dependencies: ["TernCore", "TernPosix", "TernTLS", "TernIMAPCore", "TernStore", "TernAuth", log],
             swiftSettings: strictSwift
         ),
         // Wiring: config, logging, listeners, services, signals.
         .target(
             name: "TernDaemon",
             dependencies: ["TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore", "TernIMAPCore", "TernIMAPServer",
-                           "TernSMTPCore", "TernSMTPServer", "TernPOP3Server", "TernQueue", log, "TOMLKit"],
+                           "TernSMTPCore", "TernSMTPServer", "TernPOP3Server", "TernQueue", "TernMigration", log, "TOMLKit"],
             swiftSettings: strictSwift
         ),
         .target(name: "TernControl", dependencies: ["TernDaemon", "TernCore", "TernPosix", "TernTLS", "TernAuth", "TernStore",

@@ -24,6 +24,27 @@ public enum FailureReason: String, Sendable, Equatable {
     case wrongPassword = "wrong password"
     case disabled = "account disabled"
     case malformedUser = "malformed user name"
+    case refusedByOldServer = "unknown account, refused by the old server"
+    case oldServerUnavailable = "unknown account, old server unavailable"
+}
+
+/// Makes accounts at their first login from another server's verdict on the password (migration at first login,
+/// TernMigration's FirstLoginMigration). Blocking: called from `authenticate`, off the event loops.
+public protocol AccountProvisioner: Sendable {
+    /// `address` has no account and its domain is ours: create it if the old server accepts `password`.
+    func provision(_ address: EmailAddress, password: String) -> ProvisionOutcome
+    /// A login succeeded with this verified password: go on with anything pending for the account (cheap when
+    /// nothing is).
+    func loggedIn(_ address: EmailAddress, password: String)
+}
+
+public enum ProvisionOutcome: Sendable, Equatable {
+    /// The account exists now; the login is accepted (once, when `mustChangePassword`).
+    case created(mustChangePassword: Bool)
+    /// The old server refused the password: nothing was created.
+    case refused
+    /// The old server could not be asked: nothing was created.
+    case unavailable(String)
 }
 
 /// Remembers verified logins for a short time so a phone reconnecting all day costs microseconds, not a hash.
@@ -86,10 +107,15 @@ public final class Authenticator: Sendable {
     /// A hash to check against when the account does not exist, so timing does not reveal which accounts exist.
     private let decoyHash: String
 
-    public init(directory: Directory, throttle: AuthThrottle = AuthThrottle(), cache: LoginCache? = LoginCache()) throws {
+    /// Creates unknown accounts of our domains from an old server (nil: unknown accounts just fail).
+    public let provisioner: (any AccountProvisioner)?
+
+    public init(directory: Directory, throttle: AuthThrottle = AuthThrottle(), cache: LoginCache? = LoginCache(),
+                provisioner: (any AccountProvisioner)? = nil) throws {
         self.directory = directory
         self.throttle = throttle
         self.cache = cache
+        self.provisioner = provisioner
         decoyHash = try PasswordHash.make(String(decoding: Crypto.randomBytes(count: 12).map { 97 + $0 % 26 }, as: UTF8.self))
     }
 
@@ -107,12 +133,27 @@ public final class Authenticator: Sendable {
             // Valid only if no credential change happened since; one indexed read, no hashing.
             if let current = try? directory.credentialSerial(address), current == serial {
                 throttle.recordSuccess(address: clientAddress, account: account)
+                provisioner?.loggedIn(address, password: password)
                 return .success(address, cached: true)
             }
             cache.invalidate(address)
         }
 
         guard let record = try? directory.account(address) else {
+            if let provisioner, (try? directory.isLocalDomain(address.domain)) == true {
+                switch provisioner.provision(address, password: password) {
+                case .created:
+                    // Accepted once even when the password must change: the user gets in and the mail follows.
+                    throttle.recordSuccess(address: clientAddress, account: account)
+                    try? directory.recordLogin(address)
+                    provisioner.loggedIn(address, password: password)
+                    return .success(address, cached: false)
+                case .refused:
+                    return failure(.refusedByOldServer, clientAddress: clientAddress, account: account)
+                case .unavailable:
+                    return failure(.oldServerUnavailable, clientAddress: clientAddress, account: account)
+                }
+            }
             _ = PasswordHash.verify(password, against: decoyHash)
             return failure(.unknownAccount, clientAddress: clientAddress, account: account)
         }
@@ -121,6 +162,7 @@ public final class Authenticator: Sendable {
         }
         guard !record.isDisabled else { return failure(.disabled, clientAddress: clientAddress, account: account) }
         throttle.recordSuccess(address: clientAddress, account: account)
+        provisioner?.loggedIn(address, password: password)
         if record.mustChangePassword { return .passwordExpired(address) }
 
         if PasswordHash.needsRehash(record.passwordHash), let upgraded = try? PasswordHash.make(password) {

@@ -9,6 +9,7 @@ public import TernCore
 public import TernAuth
 public import TernTLS
 public import TernQueue
+import TernMigration
 import TOMLKit
 
 public struct TernConfig: Sendable, Equatable {
@@ -85,6 +86,20 @@ public struct TernConfig: Sendable, Equatable {
         public var saveSentCopy = false
     }
 
+    /// `[migration]`: migration at first login from an old IMAP server (TernMigration/FirstLoginMigration.swift).
+    public struct Migration: Sendable, Equatable {
+        /// `imaps://host[:port]` or `imap://host[:port]`; nil: off (unknown accounts just fail to log in).
+        public var oldServer: String?
+        /// `imap://` without TLS (trusted networks only).
+        public var plaintext = false
+        /// SHA-256 of the old server's certificate, accepted instead of verifying it.
+        public var fingerprint: String?
+        public var caFile: String?
+        /// The old login is the address's local part rather than the whole address.
+        public var loginIsLocalPart = false
+        public var concurrency = 4
+    }
+
     public var configFile: String?
     public var dataDirectory: String = "./tern-data"
     public var hostname: String = "localhost"
@@ -114,6 +129,8 @@ public struct TernConfig: Sendable, Equatable {
     public var throttle = ThrottlePolicy()
     /// SMTP session settings (`[smtp]`).
     public var smtp = SMTPSettings()
+    /// Migration at first login (`[migration]`).
+    public var migration = Migration()
     /// Test-only line-echo services (see EchoService.swift). Empty in production.
     public var echo: [ListenAddress] = []
     public var echoTLS: [ListenAddress] = []
@@ -179,7 +196,7 @@ private struct ConfigReader {
     mutating func apply(_ root: TOMLTable, to config: inout TernConfig) throws(ConfigError) {
         try checkKeys(root, prefix: "", allowed: [
             "data_dir", "hostname", "local_domains", "user", "log_level", "retention_days", "purge_interval_minutes", "max_message_size",
-            "server", "tls", "listeners", "limits", "passwords", "auth", "smtp", "outbound", "testing",
+            "server", "tls", "listeners", "limits", "passwords", "auth", "smtp", "outbound", "migration", "testing",
         ])
         if let value = try string(root, "data_dir") {
             guard !value.isEmpty else { throw fail("data_dir", "must not be empty") }
@@ -299,6 +316,32 @@ private struct ConfigReader {
             if let v = try int(smtp, "max_recipients", prefix: p, in: 100...100_000) { config.smtp.maxRecipients = v }
             if let v = try bool(smtp, "hide_client_address", prefix: p) { config.smtp.hideClientAddress = v }
             if let v = try bool(smtp, "save_sent_copy", prefix: p) { config.smtp.saveSentCopy = v }
+        }
+        if let migration = try table(root, "migration") {
+            let p = "migration."
+            try checkKeys(migration, prefix: p, allowed: ["old_server", "plaintext", "fingerprint", "ca_file", "login", "concurrency"])
+            if let v = try bool(migration, "plaintext", prefix: p) { config.migration.plaintext = v }
+            if let text = try string(migration, "old_server", prefix: p), !text.isEmpty {
+                do { _ = try OldServer(url: text, plaintext: config.migration.plaintext) } catch {
+                    throw fail(p + "old_server", error.description)
+                }
+                config.migration.oldServer = text
+            }
+            if let text = try string(migration, "fingerprint", prefix: p), !text.isEmpty {
+                guard CertificateTrust.parseFingerprint(text) != nil else {
+                    throw fail(p + "fingerprint", "must be a SHA-256 fingerprint: 64 hex digits, colons allowed")
+                }
+                config.migration.fingerprint = text
+            }
+            config.migration.caFile = try string(migration, "ca_file", prefix: p).flatMap { $0.isEmpty ? nil : $0 }
+            if let text = try string(migration, "login", prefix: p) {
+                switch text {
+                case "address": config.migration.loginIsLocalPart = false
+                case "local_part": config.migration.loginIsLocalPart = true
+                default: throw fail(p + "login", "must be \"address\" or \"local_part\"")
+                }
+            }
+            if let v = try int(migration, "concurrency", prefix: p, in: 1...64) { config.migration.concurrency = v }
         }
         if let testing = try table(root, "testing") {
             try checkKeys(testing, prefix: "testing.", allowed: ["echo", "echo_tls"])

@@ -10,6 +10,7 @@ public import TernStore
 import TernIMAPCore
 import TernIMAPServer
 public import TernQueue
+import TernMigration
 import TernSMTPCore
 import TernSMTPServer
 import TernPOP3Server
@@ -43,14 +44,28 @@ public final class Server: @unchecked Sendable {
         self.levelSwitch = levelSwitch
     }
 
+    /// Migration at first login, when `[migration] old_server` is set.
+    private func firstLoginMigration(directory: Directory, stores: StoreRegistry) throws -> FirstLoginMigration? {
+        guard let url = config.migration.oldServer else { return nil }
+        var settings = FirstLoginSettings(server: try OldServer(url: url, plaintext: config.migration.plaintext))
+        settings.caFile = config.migration.caFile
+        settings.pinnedSHA256 = config.migration.fingerprint.flatMap(CertificateTrust.parseFingerprint)
+        settings.loginIsLocalPart = config.migration.loginIsLocalPart
+        settings.concurrency = config.migration.concurrency
+        logger.info("migration at first login", metadata: ["server": "\(settings.server)"])
+        return try FirstLoginMigration(settings: settings, directory: directory, stores: stores, policy: config.passwordPolicy,
+                                       logger: logger)
+    }
+
     /// Creates the data folder and TLS context, starts the loops and binds every listener.
     public func start() throws {
         try controlThreadCheck.run {
             try FileSystem.createDirectory(config.dataDirectory)
-            let authenticator = try Authenticator(directory: try Directory(path: config.directoryPath),
-                                                  throttle: AuthThrottle(policy: config.throttle))
-            self.authenticator = authenticator
+            let directory = try Directory(path: config.directoryPath)
             let registry = StoreRegistry(dataDirectory: config.dataDirectory)
+            let authenticator = try Authenticator(directory: directory, throttle: AuthThrottle(policy: config.throttle),
+                                                  provisioner: try firstLoginMigration(directory: directory, stores: registry))
+            self.authenticator = authenticator
             stores = registry
             let delivery = LocalDelivery(directory: authenticator.directory, stores: registry, hostname: config.hostname,
                                          logger: logger)
