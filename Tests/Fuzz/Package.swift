@@ -19,6 +19,8 @@ let package = Package(
                           swiftSettings: fuzz),
         .executableTarget(name: "fuzz-pop3-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
+        .executableTarget(name: "fuzz-imap-response", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
+                          swiftSettings: fuzz),
         .executableTarget(name: "fuzz-smtp-command", dependencies: ["FuzzSupport", .product(name: "TernInternals", package: "Tern")],
                           swiftSettings: fuzz),
     ]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with coverage and AddressSanitizer and runs each for SECONDS (default 60) on its
 # seed corpus in Fixtures/fuzz/<name>/ (new interesting inputs go to a scratch corpus, not into the repository).
-# Usage: Tests/Fuzz/run.sh [SECONDS] ["framer sasl imap-command mime smtp-command pop3-command", or some of them]
+# Usage: Tests/Fuzz/run.sh [SECONDS] ["framer sasl imap-command imap-response mime smtp-command pop3-command", or some of them]
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=${2:-"framer sasl imap-command mime smtp-command pop3-command"}
+targets=${2:-"framer sasl imap-command imap-response mime smtp-command pop3-command"}
 swift build -c release -Xswiftc -sanitize=fuzzer,address >&2
 for name in $targets; do
     scratch=$(mktemp -d)
