@@ -105,13 +105,13 @@ public enum FolderMapping {
         }
         replacements.sort { $0.0.count > $1.0.count }
 
-        // 4-5.
-        var plans: [FolderPlan] = []
-        var taken: Set<String> = []
+        // 4-5. Targets first, then collisions: the special folders (and INBOX) keep their names; others give way.
+        var targets: [String?] = []
+        var uses: [String?] = []
         for (index, folder) in folders.enumerated() {
-            if let virtual = virtualUses.first(where: { folder.has($0) }) {
-                plans.append(FolderPlan(old: folder, target: nil, specialUse: nil,
-                                        note: "skipped: a virtual \(virtual) folder (its messages are copied from their own folders)"))
+            if virtualUses.contains(where: { folder.has($0) }) {
+                targets.append(nil)
+                uses.append(nil)
                 continue
             }
             var parts = components[index]
@@ -120,7 +120,14 @@ public enum FolderMapping {
                 if parts.count == old.count { specialUse = use }
                 parts = here.split(separator: "/").map(String.init) + parts.dropFirst(old.count)
             }
-            var target = parts.joined(separator: "/")
+            targets.append(parts.joined(separator: "/"))
+            uses.append(specialUse)
+        }
+        var taken: Set<String> = []
+        let first = folders.indices.filter { uses[$0] != nil || targets[$0] == "INBOX" }
+        let rest = folders.indices.filter { !(uses[$0] != nil || targets[$0] == "INBOX") }
+        for index in first + rest {
+            guard var target = targets[index] else { continue }
             if taken.contains(target) {
                 var n = 2
                 while taken.contains("\(target) (\(n))") { n += 1 }
@@ -128,7 +135,16 @@ public enum FolderMapping {
                 notes[index] = "renamed: another folder already has its name here"
             }
             taken.insert(target)
-            plans.append(FolderPlan(old: folder, target: target, specialUse: specialUse, note: notes[index]))
+            targets[index] = target
+        }
+        var plans: [FolderPlan] = []
+        for (index, folder) in folders.enumerated() {
+            if let virtual = virtualUses.first(where: { folder.has($0) }) {
+                plans.append(FolderPlan(old: folder, target: nil, specialUse: nil,
+                                        note: "skipped: a virtual \(virtual) folder (its messages are copied from their own folders)"))
+            } else {
+                plans.append(FolderPlan(old: folder, target: targets[index], specialUse: uses[index], note: notes[index]))
+            }
         }
         return plans
     }
