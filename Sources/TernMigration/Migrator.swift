@@ -401,9 +401,12 @@ public final class Migrator {
                                                    reason: "\(gone) message(s) deleted on the old server during the copy"))
             }
             if !ordered.isEmpty {
-                try storeCall { () throws(StoreError) in _ = try store.appendBatch(to: target, ordered, quota: options.quota) }
-                summary.messagesCopied += ordered.count
-                summary.bytesCopied += ordered.reduce(0) { $0 + Int64($1.bytes.count) }
+                // Fewer UIDs than messages: another copy of this account (ternd at first login, a second ternctl)
+                // stored some of them first; the store keeps one.
+                let stored = try storeCall { () throws(StoreError) in try store.appendBatch(to: target, ordered, quota: options.quota) }
+                summary.messagesCopied += stored.count
+                summary.alreadyCopied += ordered.count - stored.count
+                if stored.count == ordered.count { summary.bytesCopied += ordered.reduce(0) { $0 + Int64($1.bytes.count) } }
             }
             done += uids.count
             report()

@@ -137,6 +137,9 @@ public final class AccountStore: Sendable {
         var row: Int64 = 0
         /// The row has no full-text entry yet: the background indexer is to make it (TextIndexer.swift).
         var needsText = false
+        /// A migrated message whose origin another process recorded first (two copies of one account at once):
+        /// not stored again; its file is removed.
+        var alreadyStored = false
     }
 
     struct PendingAppend: Sendable {
@@ -551,7 +554,8 @@ public final class AccountStore: Sendable {
         // The commit runs in its own write transaction, serialized with the group committer's by the database lock.
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
-            committed.append(try result.get())
+            let value = try result.get()
+            if !value.alreadyStored { committed.append(value) }
         }
         if let last = committed.last {
             changes.publish(.appended(mailbox: info.id, uids: committed.map(\.uid), modSeq: last.modSeq))
@@ -583,6 +587,14 @@ public final class AccountStore: Sendable {
                     var next: [MailboxID: Int64] = [:]
                     var logs: [MailboxID: [String]] = [:]
                     for item in batch {
+                        if let origin = item.origin, try !db.query(
+                            "SELECT 1 FROM migrated WHERE folder = ? AND uidvalidity = ? AND old_uid = ?",
+                            [origin.folder, Int64(origin.uidValidity), Int64(origin.uid)]).isEmpty {
+                            var skipped = Committed(uid: UID(0), modSeq: ModSeq(UInt64(modseq)))
+                            skipped.alreadyStored = true
+                            results.append(.success(skipped))
+                            continue
+                        }
                         if let quota = item.quota, let violation = quotaViolation(quota, usage: usage, adding: item.size) {
                             results.append(.failure(.overQuota(violation)))
                             continue
@@ -603,7 +615,7 @@ public final class AccountStore: Sendable {
                     // 3. The index rows, committed last.
                     let now = clock()
                     for (index, item) in batch.enumerated() {
-                        guard case .success(var committed) = results[index] else { continue }
+                        guard case .success(var committed) = results[index], !committed.alreadyStored else { continue }
                         let uid = committed.uid
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
@@ -632,7 +644,12 @@ public final class AccountStore: Sendable {
                     }
                 }
             }
-            removeFiles(zip(batch, results).compactMap { if case .failure = $0.1 { return $0.0 } else { return nil } })
+            removeFiles(zip(batch, results).compactMap { item, result in
+                switch result {
+                case .failure: return item
+                case .success(let committed): return committed.alreadyStored ? item : nil
+                }
+            })
             return results
         } catch let error as StoreError {
             return failAll(error)

@@ -31,6 +31,21 @@ import TernStore
         #expect(try store.migratedMessages(folder: "old:INBOX", uidValidity: 77)[20]?.oldFlags == "\\Flagged \\Seen")
     }
 
+    /// Two copies of one account at once (ternd at first login and ternctl migrate) fetch the same old message: the
+    /// commit keeps the first and drops the second with its file.
+    @Test func aMessageCopiedTwiceAtOnceIsStoredOnce() throws {
+        let (store, root) = try makeStore()
+        let origin = MessageOrigin(folder: "old:INBOX", uidValidity: 1, uid: 5, flags: "")
+        let other = MessageOrigin(folder: "old:INBOX", uidValidity: 1, uid: 6, flags: "")
+        #expect(try store.appendBatch(to: "INBOX", [AccountStore.NewMessage(bytes: message("five"), origin: origin)]).count == 1)
+        let second = try AccountStore(root: root)
+        let uids = try second.appendBatch(to: "INBOX", [AccountStore.NewMessage(bytes: message("five"), origin: origin),
+                                                       AccountStore.NewMessage(bytes: message("six"), origin: other)])
+        #expect(uids.count == 1)
+        #expect(try store.messages(in: "INBOX").count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/mail/1/cur").count == 2)
+    }
+
     @Test func foldersAndRuns() throws {
         let (store, _) = try makeStore()
         #expect(try store.migratedFolder("old:Sent") == nil)
