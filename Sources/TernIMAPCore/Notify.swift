@@ -6,6 +6,8 @@
 // - MessageNew and MessageExpunge come together (§5.2, §5.3) → BAD otherwise;
 // - FlagChange and AnnotationChange need both of them (§5.4) → BAD otherwise;
 // - fetch attributes after MessageNew only in a SELECTED or SELECTED-DELAYED group (§5.2) → BAD [CLIENTBUG];
+// - a SELECTED or SELECTED-DELAYED group takes message events only (MailboxName and SubscriptionChange are about
+//   mailboxes, not the selected one's messages) → BAD [CLIENTBUG];
 // - an event the server does not implement → NO [BADEVENT (the events it does implement)] (§5.1, §8).
 
 /// `filter-mailboxes` (RFC 5465 §6, §8). Mailbox names stay as sent (wire bytes).
@@ -46,6 +48,14 @@ public enum NotifyEvent: Hashable, Sendable {
         case .mailboxMetadataChange: "MailboxMetadataChange"
         case .serverMetadataChange: "ServerMetadataChange"
         case .other(let name): name
+        }
+    }
+
+    /// MessageNew, MessageExpunge, FlagChange, AnnotationChange: about the messages of a mailbox.
+    public var isMessageEvent: Bool {
+        switch self {
+        case .messageNew, .messageExpunge, .flagChange, .annotationChange: true
+        case .mailboxName, .subscriptionChange, .mailboxMetadataChange, .serverMetadataChange, .other: false
         }
     }
 
@@ -103,6 +113,9 @@ public struct NotifySet: Hashable, Sendable {
             // RFC 5465 §5.2: fetch attributes only make sense for the selected mailbox.
             if !group.fetchAttributes.isEmpty && !group.filter.isSelected {
                 return .bad(code: "CLIENTBUG", "Fetch attributes with MessageNew need SELECTED or SELECTED-DELAYED")
+            }
+            if group.filter.isSelected, let event = group.events.first(where: { !$0.isMessageEvent }) {
+                return .bad(code: "CLIENTBUG", "\(event.name) cannot apply to the selected mailbox; only message events can")
             }
         }
         let unsupported = groups.flatMap(\.events).filter { event in !supported.contains { $0.kind == event.kind } }

@@ -10,7 +10,8 @@
 //   the middle of a command's responses. EXPUNGE/VANISHED between commands only for `SELECTED` (the client asked
 //   for them at once, RFC 5465 §6); `SELECTED-DELAYED` keeps them for IDLE or the end of a command that allows
 //   them (RFC 9051 §7.5.1), as without NOTIFY.
-// - The selected mailbox never gets a STATUS: its news are EXISTS/EXPUNGE/FETCH, or none (RFC 5465 §5.1).
+// - The selected mailbox never gets a STATUS (its counts would contradict the session's view): with SELECTED its
+//   news are EXISTS/EXPUNGE/FETCH; without, it is reported as without NOTIFY (at the end of commands, in IDLE).
 // - STATUS goes out when the items the group watches changed: MESSAGES/UIDNEXT/UIDVALIDITY for MessageNew and
 //   MessageExpunge, UNSEEN too with FlagChange. A mailbox matching several groups follows the first one.
 
@@ -159,7 +160,7 @@ extension IMAPSession {
         // Changes from here on are news; what the snapshot shows is the starting point.
         _ = notifyChanges.take()
         let initial = state
-        let excluded = state.selected != nil ? view?.id : nil
+        let excluded = view?.id
         perform({ () throws -> ([MailboxInfo], [String], [MailboxID: NotifyState.Status]) in
             let boxes = try store.mailboxes()
             let subscriptions = try store.subscriptions()
@@ -226,7 +227,7 @@ extension IMAPSession {
 
     private func deliverNotifications(_ changes: NotifyChanges.Pending, idling: Bool) {
         guard let store, let current = notify else { return }
-        let excluded = current.selected != nil ? view?.id : nil
+        let excluded = view?.id
         let only: Set<MailboxID>? = changes.everything ? nil : changes.mailboxes
         let needsCounts = changes.everything || !changes.mailboxes.isEmpty
         perform({ () throws -> ([MailboxInfo], [String], [MailboxID: NotifyState.Status]) in

@@ -97,6 +97,8 @@ import Testing
         // RFC 5465 §5.2: fetch attributes only for the selected mailbox.
         #expect(refusal("a NOTIFY SET (PERSONAL (MessageNew (UID) MessageExpunge))")?.reply.hasPrefix("BAD [CLIENTBUG] ") == true)
         #expect(refusal("a NOTIFY SET (SELECTED-DELAYED (MessageNew (UID FLAGS) MessageExpunge))") == nil)
+        // The selected mailbox takes message events only.
+        #expect(refusal("a NOTIFY SET (SELECTED (MessageNew MessageExpunge MailboxName))")?.reply.hasPrefix("BAD [CLIENTBUG] ") == true)
         // One selected group only.
         #expect(refusal("a NOTIFY SET (SELECTED NONE) (SELECTED-DELAYED (MessageNew MessageExpunge))")?.reply.hasPrefix("BAD ") == true)
         // RFC 5465 §5.1: unsupported events → NO [BADEVENT (what is supported)].

@@ -85,7 +85,6 @@ import TernTestSupport
         try server.addUser()
         let a = try server.session()
         let b = try server.session()
-        defer { for line in server.process.log.suffix(30) { print("LOG", line) } }
         #expect(try a.command(Self.set).ok)
         let tag = a.makeTag()
         try a.client.send("\(tag) IDLE\r\n")
