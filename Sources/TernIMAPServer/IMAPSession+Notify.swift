@@ -117,6 +117,9 @@ extension IMAPSession {
     /// The events NOTIFY implements (RFC 5465 §5.1: listed in BADEVENT when a client asks for others).
     static let notifyEvents: [NotifyEvent] = [.messageNew([]), .messageExpunge, .flagChange, .mailboxName, .subscriptionChange]
 
+    /// Unsent output above which notifications wait (a FETCH of big messages the client is still reading).
+    static let notifyOutputLimit = 256 * 1024
+
     // MARK: NOTIFY SET / NONE
 
     func notifyCommand(tag: Tag, _ set: NotifySet?) {
@@ -220,9 +223,20 @@ extension IMAPSession {
             guard !assembler.isAssembling else { return }
             idling = false
         }
-        let changes = notifyChanges.take()
-        guard !changes.isEmpty else { return }
-        deliverNotifications(changes, idling: idling)
+        guard !notifyChanges.isEmpty else { return }
+        // A client that does not read gets nothing more until it has taken most of what is queued. Notifications
+        // are the current state, not a queue, so waiting loses nothing and nothing can pile up (hence no
+        // NOTIFICATIONOVERFLOW). No drain callback exists, so look again a little later.
+        if connection.pendingOutputBytes > Self.notifyOutputLimit {
+            guard !notifyRetryScheduled else { return }
+            notifyRetryScheduled = true
+            connection.schedule(after: .milliseconds(100)) { [self] in
+                notifyRetryScheduled = false
+                deliverNotificationsIfQuiet()
+            }
+            return
+        }
+        deliverNotifications(notifyChanges.take(), idling: idling)
     }
 
     private func deliverNotifications(_ changes: NotifyChanges.Pending, idling: Bool) {

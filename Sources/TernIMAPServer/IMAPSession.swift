@@ -61,6 +61,8 @@ final class IMAPSession: ConnectionHandler {
     /// RFC 5465 NOTIFY: what the client asked for (nil: NOTIFY NONE, the default) and what the bus reported.
     var notify: NotifyState?
     let notifyChanges = NotifyChanges()
+    /// A delivery waits for the client to read (see `IMAPSession.notifyOutputLimit`).
+    var notifyRetryScheduled = false
 
     // ENABLEd extensions (RFC 5161).
     var condStoreEnabled = false

@@ -1,6 +1,7 @@
 // RFC 5465 NOTIFY against a real ternd over TLS: two sessions of one account; what one does reaches the other as
 // unsolicited STATUS, LIST, EXISTS/FETCH and EXPUNGE, between commands and during IDLE, and stops after NOTIFY NONE.
 
+import Glibc
 import Testing
 import TernTestSupport
 
@@ -125,6 +126,30 @@ import TernTestSupport
         #expect(!fetch.untagged.contains { $0.hasSuffix("EXPUNGE") }, "\(fetch.untagged)")
         let noop = try a.command("NOOP")
         #expect(noop.untagged.contains("* 1 EXPUNGE"), "\(noop.untagged)")
+    }
+
+    /// A client still reading a big FETCH gets its notifications once it has caught up, not lost and not piled up.
+    @Test func notificationsWaitForASlowReader() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let a = try IMAPTestClient(try server.process.address(of: "imaps"), tls: true, receiveBufferSize: 4096)
+        try a.login(IMAPServer.user, IMAPServer.password)
+        let b = try server.session()
+        let line = String(repeating: "0123456789abcdef", count: 6) + "\r\n"
+        let big = message(subject: "Big", body: String(repeating: line, count: 30_000))  // ~3 MB
+        for _ in 1...2 { #expect(try b.append("INBOX", big).ok) }
+        #expect(try a.command("SELECT INBOX").ok)
+        #expect(try a.command("NOTIFY SET (PERSONAL (MessageNew MessageExpunge))").ok)
+        let tag = a.makeTag()
+        try a.client.send("\(tag) FETCH 1:2 (BODY.PEEK[])\r\n")
+        usleep(300_000)  // the server renders both and queues what the socket does not take
+        #expect(try b.append("Archive", message(subject: "While you were reading")).ok)
+        usleep(300_000)
+        let fetched = try a.readUntilTagged(tag)
+        #expect(fetched.ok)
+        #expect(fetched.untagged.count == 2)
+        let status = try a.readResponseLine()
+        #expect(status?.hasPrefix("* STATUS \"Archive\" (MESSAGES 1 UIDNEXT 2 UNSEEN 1 ") == true, "\(status ?? "EOF")")
     }
 
     /// RFC 5465 §5: the rules beyond the grammar, as the client sees them.
