@@ -263,7 +263,7 @@ extension IMAPSession {
                 notify.statuses[box.id] = status
             }
             self.notify = notify
-            reportSelected(changes, idling: idling)
+            reportSelected(changes, idling: idling, info: boxes.first { $0.id == view?.id })
         }
     }
 
@@ -310,15 +310,18 @@ extension IMAPSession {
     /// The selected mailbox per SELECTED/SELECTED-DELAYED (RFC 5465 §5.2, §5.3, §6): EXISTS, the fetch attributes
     /// of MessageNew for each new message, expunges when allowed. During IDLE the selected mailbox is reported as
     /// IDLE always does.
-    private func reportSelected(_ changes: NotifyChanges.Pending, idling: Bool) {
+    private func reportSelected(_ changes: NotifyChanges.Pending, idling: Bool, info: MailboxInfo?) {
         guard let view, let notify else {
             endWork()
             return
         }
         let group = notify.selected
         // Between commands, flag changes go out only with FlagChange (a new or expunged message brings them along).
-        let news = changes.everything || changes.messages.contains(view.id)
-            || (changes.flags.contains(view.id) && group?.contains(.flagChange) == true)
+        // After `.changedElsewhere` (no mailbox named), a moved UIDNEXT shows new mail; the rest waits for the end
+        // of the next command, as without NOTIFY.
+        let flagNews = group?.contains(.flagChange) == true && (changes.flags.contains(view.id) || changes.everything)
+        let news = changes.messages.contains(view.id) || flagNews
+            || (changes.everything && info.map { $0.uidNext != view.uidNext } == true)
         let wanted = idling ? hasUnseenChanges : (news && group?.contains(.messageNew([])) == true)
         guard wanted else {
             endWork()
