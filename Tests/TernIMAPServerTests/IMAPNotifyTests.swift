@@ -128,6 +128,31 @@ import TernTestSupport
         #expect(noop.untagged.contains("* 1 EXPUNGE"), "\(noop.untagged)")
     }
 
+    /// SELECTED with FlagChange and fetch attributes, for an IMAP4rev2 client with QRESYNC: new mail comes with the
+    /// requested data, flag changes as FETCH, expunges as VANISHED, all between commands.
+    @Test func selectedWithFlagChangeAndQResync() throws {
+        let server = try IMAPServer()
+        try server.addUser()
+        let a = try server.session()
+        let b = try server.session()
+        #expect(try a.command("ENABLE IMAP4rev2 QRESYNC").ok)
+        #expect(try a.command("SELECT INBOX").ok)
+        #expect(try a.command("NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange))").ok)
+        #expect(try b.append("INBOX", message(subject: "Q1")).ok)
+        #expect(try a.readResponseLine() == "* 1 EXISTS")
+        let fetched = try #require(try a.readResponseLine())
+        #expect(fetched.hasPrefix("* 1 FETCH (") && fetched.contains("UID 1") && fetched.contains("FLAGS ()"), "\(fetched)")
+        #expect(try b.command("SELECT INBOX").ok)
+        #expect(try b.command("STORE 1 +FLAGS (\\Flagged)").ok)
+        let flagged = try a.readResponseLine()
+        #expect(flagged?.hasPrefix("* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (") == true, "\(flagged ?? "EOF")")
+        #expect(try b.command("STORE 1 +FLAGS.SILENT (\\Deleted)").ok)
+        #expect(try a.readResponseLine()?.hasPrefix("* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted) MODSEQ (") == true)
+        #expect(try b.command("EXPUNGE").ok)
+        #expect(try a.readResponseLine() == "* VANISHED 1")
+        #expect(try a.command("NOOP").untagged == [])
+    }
+
     /// A client still reading a big FETCH gets its notifications once it has caught up, not lost and not piled up.
     @Test func notificationsWaitForASlowReader() throws {
         let server = try IMAPServer()
