@@ -55,7 +55,8 @@ extension Reader {
             try space("after MAILBOXES")
             return .mailboxes(try oneOrMoreMailbox())
         default:
-            throw ParseError.syntax("Expected SELECTED, SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE or MAILBOXES")
+            throw ParseError.syntax(
+                "Expected SELECTED, SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE or MAILBOXES")
         }
     }
 

@@ -115,7 +115,8 @@ public struct NotifySet: Hashable, Sendable {
                 return .bad(code: "CLIENTBUG", "Fetch attributes with MessageNew need SELECTED or SELECTED-DELAYED")
             }
             if group.filter.isSelected, let event = group.events.first(where: { !$0.isMessageEvent }) {
-                return .bad(code: "CLIENTBUG", "\(event.name) cannot apply to the selected mailbox; only message events can")
+                return .bad(code: "CLIENTBUG",
+                            "\(event.name) cannot apply to the selected mailbox; only message events can")
             }
         }
         let unsupported = groups.flatMap(\.events).filter { event in !supported.contains { $0.kind == event.kind } }

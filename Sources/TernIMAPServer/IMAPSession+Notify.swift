@@ -107,15 +107,20 @@ struct NotifyState: Sendable {
     /// Whether a change from `old` to `new` is news for a group. A mailbox without a known state is new: its
     /// starting point is empty.
     static func isNews(_ known: Status?, _ new: Status, _ group: NotifyEventGroup) -> Bool {
-        let old = known ?? Status(messages: 0, uidNext: UID(1), uidValidity: new.uidValidity, unseen: 0, highestModSeq: ModSeq(0))
-        if old.messages != new.messages || old.uidNext != new.uidNext || old.uidValidity != new.uidValidity { return true }
+        let old = known
+            ?? Status(messages: 0, uidNext: UID(1), uidValidity: new.uidValidity, unseen: 0, highestModSeq: ModSeq(0))
+        if old.messages != new.messages || old.uidNext != new.uidNext || old.uidValidity != new.uidValidity {
+            return true
+        }
         return group.contains(.flagChange) && old.unseen != new.unseen
     }
 }
 
 extension IMAPSession {
     /// The events NOTIFY implements (RFC 5465 §5.1: listed in BADEVENT when a client asks for others).
-    static let notifyEvents: [NotifyEvent] = [.messageNew([]), .messageExpunge, .flagChange, .mailboxName, .subscriptionChange]
+    static let notifyEvents: [NotifyEvent] = [
+        .messageNew([]), .messageExpunge, .flagChange, .mailboxName, .subscriptionChange,
+    ]
 
     /// Unsent output above which notifications wait (a FETCH of big messages the client is still reading).
     static let notifyOutputLimit = 256 * 1024
@@ -152,7 +157,8 @@ extension IMAPSession {
             case .subscribed: filter = .subscribed
             case .subtree(let names), .mailboxes(let names):
                 guard let decoded = decode(names) else {
-                    send("\(tag) NO [CANNOT] Invalid mailbox name (not valid modified UTF-7, or 8-bit without UTF8=ACCEPT)")
+                    send("\(tag) NO [CANNOT] Invalid mailbox name "
+                        + "(not valid modified UTF-7, or 8-bit without UTF8=ACCEPT)")
                     return
                 }
                 if case .subtree = group.filter { filter = .subtree(decoded) } else { filter = .mailboxes(decoded) }
@@ -167,7 +173,8 @@ extension IMAPSession {
         perform({ () throws -> ([MailboxInfo], [String], [MailboxID: NotifyState.Status]) in
             let boxes = try store.mailboxes()
             let subscriptions = try store.subscriptions()
-            let statuses = try Self.notifyStatuses(store, boxes, initial, Set(subscriptions), only: nil, excluded: excluded)
+            let statuses = try Self.notifyStatuses(store, boxes, initial, Set(subscriptions), only: nil,
+                                                   excluded: excluded)
             return (boxes, subscriptions, statuses)
         }) { [self] result in
             switch result {
@@ -188,24 +195,28 @@ extension IMAPSession {
 
     /// Counts of the watched mailboxes among `boxes`: those in `only`, or (nil) every one whose MODSEQ, UIDNEXT or
     /// UIDVALIDITY moved since the state the client knows (after `.changedElsewhere`, which names no mailbox).
-    static func notifyStatuses(_ store: AccountStore, _ boxes: [MailboxInfo], _ state: NotifyState, _ subscriptions: Set<String>,
-                               only: Set<MailboxID>?, excluded: MailboxID?) throws(StoreError) -> [MailboxID: NotifyState.Status] {
+    static func notifyStatuses(_ store: AccountStore, _ boxes: [MailboxInfo], _ state: NotifyState,
+                               _ subscriptions: Set<String>, only: Set<MailboxID>?,
+                               excluded: MailboxID?) throws(StoreError) -> [MailboxID: NotifyState.Status] {
         func moved(_ box: MailboxInfo) -> Bool {
             guard let known = state.statuses[box.id] else { return true }
-            return known.highestModSeq != box.highestModSeq || known.uidNext != box.uidNext || known.uidValidity != box.uidValidity
+            return known.highestModSeq != box.highestModSeq || known.uidNext != box.uidNext
+                || known.uidValidity != box.uidValidity
         }
         var statuses: [MailboxID: NotifyState.Status] = [:]
         for box in boxes where box.id != excluded && (only.map { $0.contains(box.id) } ?? moved(box))
             && state.watchesMessages(box.name, subscriptions: subscriptions) {
             let counts = try store.counts(box.id)
-            statuses[box.id] = NotifyState.Status(messages: counts.messages, uidNext: box.uidNext, uidValidity: box.uidValidity,
+            statuses[box.id] = NotifyState.Status(messages: counts.messages, uidNext: box.uidNext,
+                                                  uidValidity: box.uidValidity,
                                                   unseen: counts.unseen, highestModSeq: box.highestModSeq)
         }
         return statuses
     }
 
     func notifyStatusLine(_ name: String, _ status: NotifyState.Status) -> String {
-        var items = "MESSAGES \(status.messages) UIDNEXT \(status.uidNext) UNSEEN \(status.unseen) UIDVALIDITY \(status.uidValidity)"
+        var items = "MESSAGES \(status.messages) UIDNEXT \(status.uidNext) UNSEEN \(status.unseen)"
+            + " UIDVALIDITY \(status.uidValidity)"
         if condStoreEnabled { items += " HIGHESTMODSEQ \(status.highestModSeq)" }
         return "* STATUS \(wireName(name)) (\(items))"
     }
@@ -248,7 +259,8 @@ extension IMAPSession {
             let boxes = try store.mailboxes()
             let subscriptions = try store.subscriptions()
             let statuses = needsCounts
-                ? try Self.notifyStatuses(store, boxes, current, Set(subscriptions), only: only, excluded: excluded) : [:]
+                ? try Self.notifyStatuses(store, boxes, current, Set(subscriptions), only: only, excluded: excluded)
+                : [:]
             return (boxes, subscriptions, statuses)
         }) { [self] result in
             guard case .success(let (boxes, subscriptions, statuses)) = result, var notify else {
@@ -259,7 +271,9 @@ extension IMAPSession {
             reportNames(boxes, Set(subscriptions), &notify)
             for box in boxes {
                 guard let status = statuses[box.id], let group = notify.group(for: box.name) else { continue }
-                if NotifyState.isNews(notify.statuses[box.id], status, group) { send(notifyStatusLine(box.name, status)) }
+                if NotifyState.isNews(notify.statuses[box.id], status, group) {
+                    send(notifyStatusLine(box.name, status))
+                }
                 notify.statuses[box.id] = status
             }
             self.notify = notify
@@ -340,7 +354,8 @@ extension IMAPSession {
                 endWork()
                 return
             }
-            var fetchRenderer = FetchRenderer(attributes: attributes, includeUID: false, includeModSeq: condStoreEnabled)
+            var fetchRenderer = FetchRenderer(attributes: attributes, includeUID: false,
+                                              includeModSeq: condStoreEnabled)
             fetchRenderer.recent = view.recent
             let renderer = fetchRenderer
             let id = view.id
@@ -349,7 +364,8 @@ extension IMAPSession {
                 var output: [UInt8] = []
                 for record in try store.records(id, uids: fresh.map(UID.init)) {
                     do throws(FetchRenderer.RenderError) {
-                        output += try renderer.render(sequence: sequences[record.uid.rawValue] ?? 0, record: record, forceFlags: false)
+                        output += try renderer.render(sequence: sequences[record.uid.rawValue] ?? 0, record: record,
+                                                      forceFlags: false)
                     } catch {
                         continue  // gone meanwhile, or an encoding the renderer refuses: the EXISTS stands alone
                     }
