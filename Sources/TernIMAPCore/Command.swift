@@ -340,6 +340,8 @@ public enum Command: Hashable, Sendable {
     /// RFC 9208.
     case getQuota([UInt8])
     case getQuotaRoot([UInt8])
+    /// RFC 5465: `NOTIFY SET …`, or nil for `NOTIFY NONE`.
+    case notify(NotifySet?)
 
     // Selected.
     case check
@@ -398,6 +400,7 @@ private enum HashableCommand: Hashable {
     case status([UInt8], [StatusAttribute])
     case append([UInt8], [AppendMessage])
     case compress(String), getQuota([UInt8]), getQuotaRoot([UInt8])
+    case notify(NotifySet?)
     case uidExpunge(SequenceSet)
     case search(SearchCommand, Bool)
     case fetch(SequenceSet, [FetchAttribute], FetchModifiers, Bool)
@@ -437,6 +440,7 @@ private enum HashableCommand: Hashable {
         case .compress(let c): self = .compress(c)
         case .getQuota(let r): self = .getQuota(r)
         case .getQuotaRoot(let m): self = .getQuotaRoot(m)
+        case .notify(let n): self = .notify(n)
         case .uidExpunge(let s): self = .uidExpunge(s)
         case .search(let s, let u): self = .search(s, u)
         case .fetch(let s, let a, let m, let u): self = .fetch(s, a, m, u)

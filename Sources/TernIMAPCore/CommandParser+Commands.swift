@@ -54,6 +54,7 @@ extension Reader {
             try space("after GETQUOTA")
             return .getQuota(try astring("a quota root"))
         case "GETQUOTAROOT": return .getQuotaRoot(try mailboxArgument())
+        case "NOTIFY": return try notify()
         // RFC 9051 §6.4: selected.
         case "CHECK": return .check
         case "CLOSE": return .close

@@ -163,7 +163,11 @@ extension IMAPSession {
                 state = .authenticated
                 connection.setIdleTimeout(environment.configuration.idleTimeout)
                 let waker = connection.makeWaker { [weak self] in self?.storeChanged() }
-                subscription = store.changes.subscribe { _ in waker.wake() }
+                let notifyChanges = notifyChanges
+                subscription = store.changes.subscribe { change in
+                    notifyChanges.record(change)
+                    waker.wake()
+                }
                 finish("\(tag) OK [CAPABILITY \(capabilities.joined(separator: " "))] Logged in")
             case .failure(let error):
                 environment.sessionCounts.leave(address)

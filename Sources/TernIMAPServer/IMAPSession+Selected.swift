@@ -14,6 +14,10 @@ extension IMAPSession {
     /// Called on the loop (through the waker) after any commit in this account.
     func storeChanged() {
         changesPending = true
+        if notify != nil {
+            deliverNotificationsIfQuiet()
+            return
+        }
         if case .idling = mode, !isBusy, view != nil { refreshWhileIdle() }
     }
 
@@ -332,7 +336,11 @@ extension IMAPSession {
     func idle(tag: Tag) {
         mode = .idling(tag: tag)
         send("+ idling")
-        if hasUnseenChanges, view != nil { refreshWhileIdle() }
+        if notify != nil, !notifyChanges.isEmpty {
+            deliverNotificationsIfQuiet()
+        } else if hasUnseenChanges, view != nil {
+            refreshWhileIdle()
+        }
     }
 
     func finishIdle(tag: Tag, frame: Frame) {

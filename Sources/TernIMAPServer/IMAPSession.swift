@@ -58,6 +58,11 @@ final class IMAPSession: ConnectionHandler {
     var seenChangeSequence: UInt64 = 0
     var hasUnseenChanges: Bool { changesPending || (store.map { $0.changes.sequence != seenChangeSequence } ?? false) }
     var view: MailboxView?
+    /// RFC 5465 NOTIFY: what the client asked for (nil: NOTIFY NONE, the default) and what the bus reported.
+    var notify: NotifyState?
+    let notifyChanges = NotifyChanges()
+    /// A delivery waits for the client to read (see `IMAPSession.notifyOutputLimit`).
+    var notifyRetryScheduled = false
 
     // ENABLEd extensions (RFC 5161).
     var condStoreEnabled = false
@@ -138,6 +143,8 @@ final class IMAPSession: ConnectionHandler {
                 send("\(tag ?? "*") BAD \(message)")
             }
         }
+        // News that came in while a command was being received or run (RFC 5465: between commands).
+        if notify != nil, !notifyChanges.isEmpty { deliverNotificationsIfQuiet() }
     }
 
     func connectionDidTimeOut(_ connection: any ConnectionContext) {
@@ -196,7 +203,12 @@ final class IMAPSession: ConnectionHandler {
             return
         }
         connection.resumeReading()
-        if case .idling = mode, hasUnseenChanges { refreshWhileIdle() }
+        guard !isBusy else { return }  // resuming may have run a command already waiting
+        if notify != nil, !notifyChanges.isEmpty {
+            deliverNotificationsIfQuiet()
+        } else if case .idling = mode, hasUnseenChanges, view != nil {  // (without a view, refresh would end here again)
+            refreshWhileIdle()
+        }
     }
 
     // MARK: Capabilities
@@ -216,7 +228,7 @@ final class IMAPSession: ConnectionHandler {
                  "LIST-STATUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "MULTIAPPEND", "BINARY",
                  "STATUS=SIZE", "SAVEDATE", "OBJECTID", "REPLACE", "COMPRESS=DEFLATE", "SORT", "SORT=DISPLAY", "ESORT",
                  "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
-                 "APPENDLIMIT=\(limits.maxAppendLiteral)"]
+                 "APPENDLIMIT=\(limits.maxAppendLiteral)", "NOTIFY"]
         return caps
     }
 
@@ -275,6 +287,7 @@ final class IMAPSession: ConnectionHandler {
         case .getQuota(let root): getQuota(tag: tag, root)
         case .getQuotaRoot(let name): getQuotaRoot(tag: tag, name)
         case .compress(let mechanism): compress(tag: tag, mechanism)
+        case .notify(let set): notifyCommand(tag: tag, set)
         default:
             guard state == .selected, view != nil else {
                 send("\(tag) BAD No mailbox selected")

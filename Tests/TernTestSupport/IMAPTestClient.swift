@@ -25,8 +25,8 @@ public final class IMAPTestClient {
     public private(set) var greeting: String = ""
 
     /// Connects; with `tls`, runs the handshake first (implicit TLS, port 993 style).
-    public init(_ address: ListenAddress, tls: Bool, sourceHost: String? = nil) throws {
-        client = try TestClient(address, sourceHost: sourceHost)
+    public init(_ address: ListenAddress, tls: Bool, sourceHost: String? = nil, receiveBufferSize: Int32? = nil) throws {
+        client = try TestClient(address, receiveBufferSize: receiveBufferSize, sourceHost: sourceHost)
         if tls { try client.startTLS(TLSClientContext(verifyPeer: false), serverName: nil) }
         greeting = try readResponseLine() ?? ""
     }
