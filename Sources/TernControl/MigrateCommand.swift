@@ -137,6 +137,7 @@ struct MigrateCommand: ParsableCommand {
                     row["bytes_copied"] = summary.bytesCopied
                     row["already_copied"] = summary.alreadyCopied
                     row["flags_updated"] = summary.flagsUpdated
+                    row["flag_conflicts"] = summary.flagConflicts
                     row["gone_from_old_server"] = summary.goneFromOldServer
                     row["seconds"] = summary.seconds
                     row["skipped"] = summary.skipped.map { ["folder": $0.folder, "uid": $0.uid.map { Int($0) } ?? jsonNull, "reason": $0.reason] }
