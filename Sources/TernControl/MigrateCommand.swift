@@ -119,6 +119,9 @@ struct MigrateCommand: ParsableCommand {
         progress?.finish()
 
         let ordered = state.results.withLock { $0 }.sorted { $0.0.line < $1.0.line }
+        // One account that could not be copied at all: its reason is the error line (not a report saying "failed").
+        var singleFailure: MigrationError?
+        if single, case .failure(let error) = ordered[0].1 { singleFailure = error }
         if let reportDir {
             try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
             for (job, result) in ordered {
@@ -147,11 +150,14 @@ struct MigrateCommand: ParsableCommand {
                 return row
             })
         } else if single || reportDir == nil {
-            for (job, result) in ordered { print(Self.report(job, server: server, result: result), terminator: "") }
+            if singleFailure == nil {
+                for (job, result) in ordered { print(Self.report(job, server: server, result: result), terminator: "") }
+            }
         } else {
             let done = ordered.filter { if case .success(let s) = $0.1 { s.complete } else { false } }.count
             print("\(done) of \(ordered.count) account(s) completely copied; reports in \(reportDir!)")
         }
+        if let singleFailure { throw CommandError(singleFailure.description) }
         let failed = ordered.filter { if case .success(let s) = $0.1 { !s.complete } else { true } }
         if !failed.isEmpty {
             throw CommandError(single ? "the copy is not complete (see above); run the same command again to go on"
