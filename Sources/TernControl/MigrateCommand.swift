@@ -85,12 +85,25 @@ struct MigrateCommand: ParsableCommand {
             let password = try readPassword(prompt: "Password of \(login ?? address.description) on the old server: ")
             jobs = [Job(line: 0, address: address, password: password, login: login ?? address.description, sharedPassword: false)]
         }
-        for job in jobs { try prepare(job, context: context, server: server, trust: trust) }
+        // In a batch, an account that cannot be prepared (its old password refused, no account here without
+        // --create) is reported with the others, which go on; one account alone stops here.
+        var unprepared: [(Job, Result<MigrationSummary, any Error>)] = []
+        var runnable: [Job] = []
+        for job in jobs {
+            do {
+                try prepare(job, context: context, server: server, trust: trust)
+                runnable.append(job)
+            } catch {
+                guard batch != nil else { throw error }
+                StandardError.write("\(prefix(job))\(job.address): not copied: \(error)\n")
+                unprepared.append((job, .failure(error)))
+            }
+        }
 
-        let state = BatchState(jobs)
+        let state = BatchState(runnable, unprepared: unprepared)
         let single = jobs.count == 1
         let progress = single ? Progress(total: 0, onTerminal: Terminal.standardErrorIsTerminal) : nil
-        let workers = min(self.jobs, jobs.count)
+        let workers = min(self.jobs, runnable.count)
         var threads: [Thread] = []
         let total = jobs.count
         let dataDirectory = context.config.dataDirectory
@@ -100,7 +113,7 @@ struct MigrateCommand: ParsableCommand {
                 while let job = state.queue.withLock({ $0.popFirst() }) {
                     let result = Self.migrate(job, dataDirectory: dataDirectory, server: server, trust: trust,
                                               timeout: timeout, progress: progress)
-                    state.results.withLock { $0.append((job, result)) }
+                    state.results.withLock { $0.append((job, result.mapError { $0 })) }
                     let count = state.finished.add(1, ordering: .relaxed).newValue
                     if !single {
                         let outcome = switch result {
@@ -120,7 +133,7 @@ struct MigrateCommand: ParsableCommand {
 
         let ordered = state.results.withLock { $0 }.sorted { $0.0.line < $1.0.line }
         // One account that could not be copied at all: its reason is the error line (not a report saying "failed").
-        var singleFailure: MigrationError?
+        var singleFailure: (any Error)?
         if single, case .failure(let error) = ordered[0].1 { singleFailure = error }
         if let reportDir {
             try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
@@ -145,7 +158,7 @@ struct MigrateCommand: ParsableCommand {
                     row["seconds"] = summary.seconds
                     row["skipped"] = summary.skipped.map { ["folder": $0.folder, "uid": $0.uid.map { Int($0) } ?? jsonNull, "reason": $0.reason] }
                 case .failure(let error):
-                    row["error"] = error.description
+                    row["error"] = "\(error)"
                 }
                 return row
             })
@@ -157,7 +170,7 @@ struct MigrateCommand: ParsableCommand {
             let done = ordered.filter { if case .success(let s) = $0.1 { s.complete } else { false } }.count
             print("\(done) of \(ordered.count) account(s) completely copied; reports in \(reportDir!)")
         }
-        if let singleFailure { throw CommandError(singleFailure.description) }
+        if let singleFailure { throw CommandError("\(singleFailure)") }
         let failed = ordered.filter { if case .success(let s) = $0.1 { !s.complete } else { true } }
         if !failed.isEmpty {
             throw CommandError(single ? "the copy is not complete (see above); run the same command again to go on"
@@ -169,16 +182,16 @@ struct MigrateCommand: ParsableCommand {
     func prepare(_ job: Job, context: Context, server: OldServer, trust: CertificateTrust) throws {
         if try context.directory.account(job.address) != nil { return }
         guard try context.directory.isLocalDomain(job.address.domain) else {
-            throw CommandError(prefix(job) + "\(job.address.domain) is not a domain here (add it with ternctl domain add)")
+            throw CommandError("\(job.address.domain) is not a domain here (add it with ternctl domain add)")
         }
         guard create else {
-            throw CommandError(prefix(job) + "\(job.address) has no account here; create it first, or pass --create to create it with the old password")
+            throw CommandError("\(job.address) has no account here; create it first, or pass --create to create it with the old password")
         }
         // Only an account whose old password works is created.
         do {
             try Migrator.checkLogin(server: server, trust: trust, login: job.login, password: job.password)
         } catch {
-            throw CommandError(prefix(job) + error.description)
+            throw CommandError(error.description)
         }
         let meetsPolicy = context.config.passwordPolicy.violation(of: job.password) == nil
         let hash: String
@@ -215,7 +228,7 @@ struct MigrateCommand: ParsableCommand {
         }
     }
 
-    static func report(_ job: Job, server: OldServer, result: Result<MigrationSummary, MigrationError>) -> String {
+    static func report(_ job: Job, server: OldServer, result: Result<MigrationSummary, any Error>) -> String {
         var text = "\(job.address) from \(server) as \(job.login)\n"
         switch result {
         case .failure(let error):
@@ -314,7 +327,12 @@ struct MigrateCommand: ParsableCommand {
 /// The accounts of a batch, shared by its worker threads.
 final class BatchState: Sendable {
     let queue: Mutex<ArraySlice<MigrateCommand.Job>>
-    let results = Mutex<[(MigrateCommand.Job, Result<MigrationSummary, MigrationError>)]>([])
-    let finished = Atomic<Int>(0)
-    init(_ jobs: [MigrateCommand.Job]) { queue = Mutex(jobs[...]) }
+    let results: Mutex<[(MigrateCommand.Job, Result<MigrationSummary, any Error>)]>
+    /// Accounts with a result, the unprepared ones included.
+    let finished: Atomic<Int>
+    init(_ jobs: [MigrateCommand.Job], unprepared: [(MigrateCommand.Job, Result<MigrationSummary, any Error>)]) {
+        queue = Mutex(jobs[...])
+        results = Mutex(unprepared)
+        finished = Atomic(unprepared.count)
+    }
 }
