@@ -68,7 +68,15 @@ struct MigrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        // As the admin, before ternctl becomes the service user: a CSV of passwords is rightly readable by root
+        // only, and the report folder is the admin's.
+        let batchBytes = try batch.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read \(path)") }
+            return Array(data)
+        }
+        try makeReportDirectory()
         let context = try Context(options)
+        try checkReportDirectory(user: context.config.user)
         let server: OldServer
         let trust: CertificateTrust
         do {
@@ -78,8 +86,8 @@ struct MigrateCommand: ParsableCommand {
             throw CommandError(error.description)
         }
         let jobs: [Job]
-        if let batch {
-            jobs = try readBatch(batch)
+        if let batch, let batchBytes {
+            jobs = try readBatch(batch, bytes: batchBytes)
         } else {
             let address = try parseAddress(account!)
             let password = try readPassword(prompt: "Password of \(login ?? address.description) on the old server: ")
@@ -136,7 +144,6 @@ struct MigrateCommand: ParsableCommand {
         var singleFailure: (any Error)?
         if single, case .failure(let error) = ordered[0].1 { singleFailure = error }
         if let reportDir {
-            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
             for (job, result) in ordered {
                 let text = Self.report(job, server: server, result: result)
                 try text.write(toFile: "\(reportDir)/\(job.address).txt", atomically: true, encoding: .utf8)
@@ -256,6 +263,32 @@ struct MigrateCommand: ParsableCommand {
         return text
     }
 
+    /// Creates `--report-dir` if missing; run as root, gives it to the service user ternctl is about to become.
+    func makeReportDirectory() throws {
+        guard let reportDir, !FileManager.default.fileExists(atPath: reportDir) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        } catch {
+            throw CommandError("cannot create the report folder \(reportDir): \(error.localizedDescription)")
+        }
+        guard ProcessIdentity.isRoot, let config = try? DaemonMain.loadConfig(options.config),
+              case .drop = RunAs.decide(config) else { return }
+        do { try ProcessIdentity.chown(reportDir, to: config.user) } catch {
+            throw CommandError("cannot give the report folder \(reportDir) to \(config.user): \(error)")
+        }
+    }
+
+    /// Fails before anything is copied if the reports could not be written at the end.
+    func checkReportDirectory(user: String) throws {
+        guard let reportDir else { return }
+        let probe = "\(reportDir)/.ternctl-migrate-\(getpid())"
+        guard FileManager.default.createFile(atPath: probe, contents: nil) else {
+            throw CommandError("cannot write into the report folder \(reportDir)"
+                               + (ProcessIdentity.isRoot ? "" : " as \(user) (ternctl runs as the service user): give a folder \(user) can write"))
+        }
+        try? FileManager.default.removeItem(atPath: probe)
+    }
+
     func readPassword(prompt: String) throws -> String {
         if passwordStdin {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CommandError("no password on standard input") }
@@ -270,9 +303,8 @@ struct MigrateCommand: ParsableCommand {
 
     /// `address,password[,login]` per record (RFC 4180, TernAuth's CSVReader); blank lines, `#` comment lines and
     /// a header line naming the columns are ignored.
-    func readBatch(_ path: String) throws -> [Job] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read \(path)") }
-        var reader = CSVReader(bytes: Array(data)[...])
+    func readBatch(_ path: String, bytes: [UInt8]) throws -> [Job] {
+        var reader = CSVReader(bytes: bytes[...])
         var problems: [String] = []
         var needShared: [Int] = []
         var rows: [(Int, [String])] = []
