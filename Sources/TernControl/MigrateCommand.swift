@@ -71,7 +71,9 @@ struct MigrateCommand: ParsableCommand {
         // As the admin, before ternctl becomes the service user: a CSV of passwords is rightly readable by root
         // only, and the report folder is the admin's.
         let batchBytes = try batch.map { path in
-            guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandError("cannot read \(path)")
+            }
             return Array(data)
         }
         try makeReportDirectory()
@@ -283,8 +285,9 @@ struct MigrateCommand: ParsableCommand {
         guard let reportDir else { return }
         let probe = "\(reportDir)/.ternctl-migrate-\(getpid())"
         guard FileManager.default.createFile(atPath: probe, contents: nil) else {
-            throw CommandError("cannot write into the report folder \(reportDir)"
-                               + (ProcessIdentity.isRoot ? "" : " as \(user) (ternctl runs as the service user): give a folder \(user) can write"))
+            let who = ProcessIdentity.isRoot ? ""
+                : " as \(user) (ternctl runs as the service user): give a folder \(user) can write"
+            throw CommandError("cannot write into the report folder \(reportDir)\(who)")
         }
         try? FileManager.default.removeItem(atPath: probe)
     }
