@@ -26,9 +26,11 @@ struct MigrateCommand: ParsableCommand {
             ternctl migrate alice@example.com --from imaps://old.example.net
             ternctl migrate --batch accounts.csv --from imaps://old.example.net:993 --jobs 4 --report-dir reports/
 
-            The CSV has one account per line: address,old password[,old login name]. An empty password uses the
-            shared password read with --password-stdin (or asked once). Run the same command again to copy what
-            arrived on the old server since, or to finish an interrupted run: nothing is copied twice.
+            The CSV has one account per line: address,old password[,old login name]. An empty password uses the \
+            shared password read with --password-stdin (or asked once).
+
+            Run the same command again to copy what arrived on the old server since, or to finish an interrupted \
+            run: nothing is copied twice.
             """)
 
     @OptionGroup var options: DataOptions
