@@ -26,9 +26,11 @@ struct MigrateCommand: ParsableCommand {
             ternctl migrate alice@example.com --from imaps://old.example.net
             ternctl migrate --batch accounts.csv --from imaps://old.example.net:993 --jobs 4 --report-dir reports/
 
-            The CSV has one account per line: address,old password[,old login name]. An empty password uses the
-            shared password read with --password-stdin (or asked once). Run the same command again to copy what
-            arrived on the old server since, or to finish an interrupted run: nothing is copied twice.
+            The CSV has one account per line: address,old password[,old login name]. An empty password uses the \
+            shared password read with --password-stdin (or asked once).
+
+            Run the same command again to copy what arrived on the old server since, or to finish an interrupted \
+            run: nothing is copied twice.
             """)
 
     @OptionGroup var options: DataOptions
@@ -68,7 +70,17 @@ struct MigrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        // As the admin, before ternctl becomes the service user: a CSV of passwords is rightly readable by root
+        // only, and the report folder is the admin's.
+        let batchBytes = try batch.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandError("cannot read \(path)")
+            }
+            return Array(data)
+        }
+        try makeReportDirectory()
         let context = try Context(options)
+        try checkReportDirectory(user: context.config.user)
         let server: OldServer
         let trust: CertificateTrust
         do {
@@ -78,19 +90,32 @@ struct MigrateCommand: ParsableCommand {
             throw CommandError(error.description)
         }
         let jobs: [Job]
-        if let batch {
-            jobs = try readBatch(batch)
+        if let batch, let batchBytes {
+            jobs = try readBatch(batch, bytes: batchBytes)
         } else {
             let address = try parseAddress(account!)
             let password = try readPassword(prompt: "Password of \(login ?? address.description) on the old server: ")
             jobs = [Job(line: 0, address: address, password: password, login: login ?? address.description, sharedPassword: false)]
         }
-        for job in jobs { try prepare(job, context: context, server: server, trust: trust) }
+        // In a batch, an account that cannot be prepared (its old password refused, no account here without
+        // --create) is reported with the others, which go on; one account alone stops here.
+        var unprepared: [(Job, Result<MigrationSummary, any Error>)] = []
+        var runnable: [Job] = []
+        for job in jobs {
+            do {
+                try prepare(job, context: context, server: server, trust: trust)
+                runnable.append(job)
+            } catch {
+                guard batch != nil else { throw error }
+                StandardError.write("\(prefix(job))\(job.address): not copied: \(error)\n")
+                unprepared.append((job, .failure(error)))
+            }
+        }
 
-        let state = BatchState(jobs)
+        let state = BatchState(runnable, unprepared: unprepared)
         let single = jobs.count == 1
         let progress = single ? Progress(total: 0, onTerminal: Terminal.standardErrorIsTerminal) : nil
-        let workers = min(self.jobs, jobs.count)
+        let workers = min(self.jobs, runnable.count)
         var threads: [Thread] = []
         let total = jobs.count
         let dataDirectory = context.config.dataDirectory
@@ -100,7 +125,7 @@ struct MigrateCommand: ParsableCommand {
                 while let job = state.queue.withLock({ $0.popFirst() }) {
                     let result = Self.migrate(job, dataDirectory: dataDirectory, server: server, trust: trust,
                                               timeout: timeout, progress: progress)
-                    state.results.withLock { $0.append((job, result)) }
+                    state.results.withLock { $0.append((job, result.mapError { $0 })) }
                     let count = state.finished.add(1, ordering: .relaxed).newValue
                     if !single {
                         let outcome = switch result {
@@ -119,8 +144,10 @@ struct MigrateCommand: ParsableCommand {
         progress?.finish()
 
         let ordered = state.results.withLock { $0 }.sorted { $0.0.line < $1.0.line }
+        // One account that could not be copied at all: its reason is the error line (not a report saying "failed").
+        var singleFailure: (any Error)?
+        if single, case .failure(let error) = ordered[0].1 { singleFailure = error }
         if let reportDir {
-            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
             for (job, result) in ordered {
                 let text = Self.report(job, server: server, result: result)
                 try text.write(toFile: "\(reportDir)/\(job.address).txt", atomically: true, encoding: .utf8)
@@ -137,20 +164,24 @@ struct MigrateCommand: ParsableCommand {
                     row["bytes_copied"] = summary.bytesCopied
                     row["already_copied"] = summary.alreadyCopied
                     row["flags_updated"] = summary.flagsUpdated
+                    row["flag_conflicts"] = summary.flagConflicts
                     row["gone_from_old_server"] = summary.goneFromOldServer
                     row["seconds"] = summary.seconds
                     row["skipped"] = summary.skipped.map { ["folder": $0.folder, "uid": $0.uid.map { Int($0) } ?? jsonNull, "reason": $0.reason] }
                 case .failure(let error):
-                    row["error"] = error.description
+                    row["error"] = "\(error)"
                 }
                 return row
             })
         } else if single || reportDir == nil {
-            for (job, result) in ordered { print(Self.report(job, server: server, result: result), terminator: "") }
+            if singleFailure == nil {
+                for (job, result) in ordered { print(Self.report(job, server: server, result: result), terminator: "") }
+            }
         } else {
             let done = ordered.filter { if case .success(let s) = $0.1 { s.complete } else { false } }.count
             print("\(done) of \(ordered.count) account(s) completely copied; reports in \(reportDir!)")
         }
+        if let singleFailure { throw CommandError("\(singleFailure)") }
         let failed = ordered.filter { if case .success(let s) = $0.1 { !s.complete } else { true } }
         if !failed.isEmpty {
             throw CommandError(single ? "the copy is not complete (see above); run the same command again to go on"
@@ -162,16 +193,16 @@ struct MigrateCommand: ParsableCommand {
     func prepare(_ job: Job, context: Context, server: OldServer, trust: CertificateTrust) throws {
         if try context.directory.account(job.address) != nil { return }
         guard try context.directory.isLocalDomain(job.address.domain) else {
-            throw CommandError(prefix(job) + "\(job.address.domain) is not a domain here (add it with ternctl domain add)")
+            throw CommandError("\(job.address.domain) is not a domain here (add it with ternctl domain add)")
         }
         guard create else {
-            throw CommandError(prefix(job) + "\(job.address) has no account here; create it first, or pass --create to create it with the old password")
+            throw CommandError("\(job.address) has no account here; create it first, or pass --create to create it with the old password")
         }
         // Only an account whose old password works is created.
         do {
             try Migrator.checkLogin(server: server, trust: trust, login: job.login, password: job.password)
         } catch {
-            throw CommandError(prefix(job) + error.description)
+            throw CommandError(error.description)
         }
         let meetsPolicy = context.config.passwordPolicy.violation(of: job.password) == nil
         let hash: String
@@ -208,7 +239,7 @@ struct MigrateCommand: ParsableCommand {
         }
     }
 
-    static func report(_ job: Job, server: OldServer, result: Result<MigrationSummary, MigrationError>) -> String {
+    static func report(_ job: Job, server: OldServer, result: Result<MigrationSummary, any Error>) -> String {
         var text = "\(job.address) from \(server) as \(job.login)\n"
         switch result {
         case .failure(let error):
@@ -236,6 +267,33 @@ struct MigrateCommand: ParsableCommand {
         return text
     }
 
+    /// Creates `--report-dir` if missing; run as root, gives it to the service user ternctl is about to become.
+    func makeReportDirectory() throws {
+        guard let reportDir, !FileManager.default.fileExists(atPath: reportDir) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        } catch {
+            throw CommandError("cannot create the report folder \(reportDir): \(error.localizedDescription)")
+        }
+        guard ProcessIdentity.isRoot, let config = try? DaemonMain.loadConfig(options.config),
+              case .drop = RunAs.decide(config) else { return }
+        do { try ProcessIdentity.chown(reportDir, to: config.user) } catch {
+            throw CommandError("cannot give the report folder \(reportDir) to \(config.user): \(error)")
+        }
+    }
+
+    /// Fails before anything is copied if the reports could not be written at the end.
+    func checkReportDirectory(user: String) throws {
+        guard let reportDir else { return }
+        let probe = "\(reportDir)/.ternctl-migrate-\(getpid())"
+        guard FileManager.default.createFile(atPath: probe, contents: nil) else {
+            let who = ProcessIdentity.isRoot ? ""
+                : " as \(user) (ternctl runs as the service user): give a folder \(user) can write"
+            throw CommandError("cannot write into the report folder \(reportDir)\(who)")
+        }
+        try? FileManager.default.removeItem(atPath: probe)
+    }
+
     func readPassword(prompt: String) throws -> String {
         if passwordStdin {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CommandError("no password on standard input") }
@@ -250,9 +308,8 @@ struct MigrateCommand: ParsableCommand {
 
     /// `address,password[,login]` per record (RFC 4180, TernAuth's CSVReader); blank lines, `#` comment lines and
     /// a header line naming the columns are ignored.
-    func readBatch(_ path: String) throws -> [Job] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read \(path)") }
-        var reader = CSVReader(bytes: Array(data)[...])
+    func readBatch(_ path: String, bytes: [UInt8]) throws -> [Job] {
+        var reader = CSVReader(bytes: bytes[...])
         var problems: [String] = []
         var needShared: [Int] = []
         var rows: [(Int, [String])] = []
@@ -307,7 +364,12 @@ struct MigrateCommand: ParsableCommand {
 /// The accounts of a batch, shared by its worker threads.
 final class BatchState: Sendable {
     let queue: Mutex<ArraySlice<MigrateCommand.Job>>
-    let results = Mutex<[(MigrateCommand.Job, Result<MigrationSummary, MigrationError>)]>([])
-    let finished = Atomic<Int>(0)
-    init(_ jobs: [MigrateCommand.Job]) { queue = Mutex(jobs[...]) }
+    let results: Mutex<[(MigrateCommand.Job, Result<MigrationSummary, any Error>)]>
+    /// Accounts with a result, the unprepared ones included.
+    let finished: Atomic<Int>
+    init(_ jobs: [MigrateCommand.Job], unprepared: [(MigrateCommand.Job, Result<MigrationSummary, any Error>)]) {
+        queue = Mutex(jobs[...])
+        results = Mutex(unprepared)
+        finished = Atomic(unprepared.count)
+    }
 }

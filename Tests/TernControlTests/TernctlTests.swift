@@ -192,7 +192,7 @@ struct Admin {
 
     @Test func everyCommandHasHelp() throws {
         for command in [[], ["domain"], ["domain", "add"], ["user"], ["user", "add"], ["user", "import"], ["user", "set"], ["alias", "add"],
-                        ["identity", "list"], ["settings"], ["config", "check"]] {
+                        ["identity", "list"], ["settings"], ["config", "check"], ["migrate"]] {
             let result = try runCommand(Products.path(of: "ternctl"), command + ["--help"])
             #expect(result.status == 0)
             #expect(result.output.contains("USAGE") || result.output.contains("Usage"), "\(command)")
