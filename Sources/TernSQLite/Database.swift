@@ -216,6 +216,9 @@ public final class Database {
         }
         for version in current..<migrations.count {
             try transaction {
+                // Two processes opening a new database at once (ternd at a first login, ternctl migrating): the
+                // write lock is held from here, and whoever comes second finds the step done.
+                guard Int(try query("PRAGMA user_version").first?.int(0) ?? 0) == version else { return }
                 try execute(migrations[version])
                 try execute("PRAGMA user_version = \(version + 1)")
             }

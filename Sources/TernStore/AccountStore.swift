@@ -300,7 +300,14 @@ public final class AccountStore: Sendable {
         committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
         openLock = try OpenLock(folder: root)
         if !hadIndex { try rebuildFromFiles() }
-        if try mailbox(named: "INBOX") == nil { _ = try createMailbox("INBOX") }
+        if try mailbox(named: "INBOX") == nil {
+            do throws(StoreError) {
+                _ = try createMailbox("INBOX")
+            } catch {
+                // Another process opening the new store at the same moment made it.
+                guard case .mailboxExists = error else { throw error }
+            }
+        }
         // Alone with the store: leftovers are a crash's, and recovery may adopt or remove them. Otherwise the process
         // that has it open is alive and its files are in flight; recovery waits for an open with nobody else.
         _ = try openLock.ifAlone { () throws(StoreError) in try recover() }
