@@ -61,7 +61,7 @@ public final class FirstLoginMigration: AccountProvisioner {
     }
 
     /// The key the Migrator records the run under (see `Migrator.sourceKey`).
-    func sourceKey(_ address: EmailAddress) -> String { "\(settings.server.host.lowercased())/\(login(for: address))" }
+    func sourceKey(_ address: EmailAddress) -> String { Migrator.sourceKey(login: login(for: address)) }
 
     public func provision(_ address: EmailAddress, password: String) -> ProvisionOutcome {
         do {

@@ -272,6 +272,10 @@ public final class IMAPClient {
     }
 
     private static func shortReason(_ detail: String) -> String {
+        let marker = "; certificate: "
+        if let start = detail.indices.first(where: { detail[$0...].hasPrefix(marker) }) {
+            return String(detail[start...].dropFirst(marker.count))
+        }
         for reason in ["self-signed certificate in certificate chain", "self-signed certificate", "self signed certificate",
                        "certificate has expired", "hostname mismatch", "unable to get local issuer certificate"]
             where detail.contains(reason) { return reason }

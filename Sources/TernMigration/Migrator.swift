@@ -121,8 +121,12 @@ public final class Migrator {
     private var done = 0
     private var currentFolder = ""
 
-    /// Names the old server and login in the bookkeeping: the same account copied again continues where it was.
-    public var sourceKey: String { "\(server.host.lowercased())/\(login)" }
+    /// Names the old account in the bookkeeping: the same account copied again continues where it was. The old
+    /// login, not the host: the same server reached under another name (an alias, an address) must not copy
+    /// everything again, while two old accounts copied into one here stay apart.
+    public var sourceKey: String { Self.sourceKey(login: login) }
+
+    public static func sourceKey(login: String) -> String { "login:\(login.lowercased())" }
 
     public init(store: AccountStore, server: OldServer, trust: CertificateTrust, login: String, password: String,
                 options: MigrationOptions = MigrationOptions(), progress: @escaping (MigrationProgress) -> Void = { _ in },

@@ -84,7 +84,14 @@ final class TLSTransport: SecureTransport {
                 case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
                     return .open
                 default:
-                    throw TLSError.fromQueue("TLS handshake failed")
+                    var error = TLSError.fromQueue("TLS handshake failed")
+                    // A client that verifies: say why the certificate was refused (self-signed, expired, name).
+                    let verify = SSL_get_verify_result(ssl)
+                    if verify != Int(X509_V_OK), let reason = X509_verify_cert_error_string(verify) {
+                        error = TLSError(operation: error.operation,
+                                         detail: error.detail + "; certificate: " + String(cString: reason))
+                    }
+                    throw error
                 }
             }
         }
