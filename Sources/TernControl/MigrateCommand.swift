@@ -114,7 +114,8 @@ struct MigrateCommand: ParsableCommand {
 
         let state = BatchState(runnable, unprepared: unprepared)
         let single = jobs.count == 1
-        let progress = single ? Progress(total: 0, onTerminal: Terminal.standardErrorIsTerminal) : nil
+        let onTerminal = Terminal.standardErrorIsTerminal
+        let progress = single ? Progress(total: 0, onTerminal: onTerminal) : nil
         let workers = min(self.jobs, runnable.count)
         var threads: [Thread] = []
         let total = jobs.count
@@ -123,8 +124,16 @@ struct MigrateCommand: ParsableCommand {
         for _ in 0..<workers {
             let thread = Thread {
                 while let job = state.queue.withLock({ $0.popFirst() }) {
+                    let key = job.address.description
                     let result = Self.migrate(job, dataDirectory: dataDirectory, server: server, trust: trust,
-                                              timeout: timeout, progress: progress)
+                                              timeout: timeout) { report in
+                        if let progress {
+                            progress.set(total: report.messagesTotal, done: report.messagesDone, folder: report.folder)
+                        } else {
+                            state.active.withLock { $0[key] = (report.messagesDone, report.messagesTotal) }
+                        }
+                    }
+                    state.active.withLock { $0[key] = nil }
                     state.results.withLock { $0.append((job, result.mapError { $0 })) }
                     let count = state.finished.add(1, ordering: .relaxed).newValue
                     if !single {
@@ -132,7 +141,9 @@ struct MigrateCommand: ParsableCommand {
                         case .success(let summary): summary.complete ? "done" : "incomplete"
                         case .failure: "failed"
                         }
-                        StandardError.write("[\(count)/\(total)] \(job.address): \(outcome)\n")
+                        state.output.withLock { _ in
+                            StandardError.write("\(onTerminal ? "\r\u{1B}[K" : "")[\(count)/\(total)] \(job.address): \(outcome)\n")
+                        }
                     }
                 }
             }
@@ -140,7 +151,21 @@ struct MigrateCommand: ParsableCommand {
             threads.append(thread)
             thread.start()
         }
-        while state.finished.load(ordering: .relaxed) < jobs.count { usleep(20_000) }
+        // A batch on a terminal: one line with every account being copied and how far it is.
+        var lastDraw = ContinuousClock.now
+        while state.finished.load(ordering: .relaxed) < jobs.count {
+            usleep(20_000)
+            guard !single, onTerminal, ContinuousClock.now - lastDraw > .milliseconds(250) else { continue }
+            lastDraw = .now
+            let active = state.active.withLock { $0 }.sorted { $0.key < $1.key }
+            guard !active.isEmpty else { continue }
+            let parts = active.map { key, value in
+                "\(key) \(value.total == 0 ? 0 : 100 * min(value.done, value.total) / value.total)%"
+            }
+            let line = "[\(state.finished.load(ordering: .relaxed))/\(total) done] " + parts.joined(separator: " · ")
+            state.output.withLock { _ in StandardError.write("\r" + String(line.prefix(150)) + "\u{1B}[K") }
+        }
+        if !single && onTerminal { StandardError.write("\r\u{1B}[K") }
         progress?.finish()
 
         let ordered = state.results.withLock { $0 }.sorted { $0.0.line < $1.0.line }
@@ -216,7 +241,7 @@ struct MigrateCommand: ParsableCommand {
     func prefix(_ job: Job) -> String { job.line > 0 ? "\(batch!):\(job.line): " : "" }
 
     static func migrate(_ job: Job, dataDirectory: String, server: OldServer, trust: CertificateTrust, timeout: Duration,
-                        progress: Progress?) -> Result<MigrationSummary, MigrationError> {
+                        progress: @escaping (MigrationProgress) -> Void) -> Result<MigrationSummary, MigrationError> {
         let store: AccountStore
         do {
             store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: job.address.description))
@@ -229,9 +254,7 @@ struct MigrateCommand: ParsableCommand {
             options.quota = Quota(maxBytes: record.quotaBytes, maxMessages: record.quotaMessages)
         }
         let migrator = Migrator(store: store, server: server, trust: trust, login: job.login, password: job.password,
-                                options: options, progress: { state in
-            progress?.set(total: state.messagesTotal, done: state.messagesDone, folder: state.folder)
-        })
+                                options: options, progress: progress)
         do {
             return .success(try migrator.run())
         } catch {
@@ -367,6 +390,10 @@ final class BatchState: Sendable {
     let results: Mutex<[(MigrateCommand.Job, Result<MigrationSummary, any Error>)]>
     /// Accounts with a result, the unprepared ones included.
     let finished: Atomic<Int>
+    /// Accounts being copied: messages done and in all.
+    let active = Mutex<[String: (done: Int, total: Int)]>([:])
+    /// Held while writing a line to the terminal, so the progress line and the result lines do not mix.
+    let output = Mutex<Void>(())
     init(_ jobs: [MigrateCommand.Job], unprepared: [(MigrateCommand.Job, Result<MigrationSummary, any Error>)]) {
         queue = Mutex(jobs[...])
         results = Mutex(unprepared)
