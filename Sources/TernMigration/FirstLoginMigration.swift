@@ -63,9 +63,21 @@ public final class FirstLoginMigration: AccountProvisioner {
     /// The key the Migrator records the run under (see `Migrator.sourceKey`).
     func sourceKey(_ address: EmailAddress) -> String { Migrator.sourceKey(login: login(for: address)) }
 
+    /// Old-server checks in flight. They run on the login threads ternd shares with every protocol, and an old
+    /// server that hangs must not take them all: beyond `maxChecks` a first login fails at once (try again later).
+    private let checks = Atomic<Int>(0)
+    static let maxChecks = 2
+
     public func provision(_ address: EmailAddress, password: String) -> ProvisionOutcome {
+        guard checks.add(1, ordering: .relaxed).newValue <= Self.maxChecks else {
+            checks.subtract(1, ordering: .relaxed)
+            logger.warning("first-login migration: too many old-server checks at once", metadata: ["account": "\(address)"])
+            return .unavailable("too many first logins at once")
+        }
+        defer { checks.subtract(1, ordering: .relaxed) }
         do {
-            try Migrator.checkLogin(server: settings.server, trust: trust, login: login(for: address), password: password)
+            try Migrator.checkLogin(server: settings.server, trust: trust, login: login(for: address), password: password,
+                                    timeout: .seconds(15))
         } catch {
             if case .loginFailed = error { return .refused }
             logger.warning("first-login migration: old server unavailable",
