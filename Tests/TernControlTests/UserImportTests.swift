@@ -248,20 +248,7 @@ func openSSLHash(_ password: String) throws -> String {
 /// Imported accounts log in over IMAP on a real ternd with the passwords of the old server, and get the folders
 /// `user add` accounts get.
 @Suite struct UserImportLoginTests {
-    static let config = """
-        data_dir = "$DIR/data"
-        user = "nobody"
-        [listeners]
-        imap = []
-        imaps = ["127.0.0.1:0"]
-        submission = []
-        submissions = []
-        smtp = []
-        pop3 = []
-        pop3s = []
-        [limits]
-        shutdown_grace_seconds = 2
-        """
+    static let config = TerndProcess.imapsOnlyConfig()
 
     @Test func importedAccountsLogIn() throws {
         let server = try TerndProcess(config: Self.config)

@@ -8,26 +8,14 @@ import TernTestSupport
 /// password creates the account and the mail follows in the background (INBOX first, seen arriving by IDLE).
 @Suite(.serialized, .enabled(if: DovecotServer.isAvailable)) struct FirstLoginTests {
     static func config(_ dovecot: DovecotServer, extra: String = "") -> String {
-        """
-        data_dir = "$DIR/data"
-        user = "nobody"
-        [listeners]
-        imap = []
-        imaps = ["127.0.0.1:0"]
-        submission = []
-        submissions = []
-        smtp = []
-        pop3 = []
-        pop3s = []
-        [limits]
-        shutdown_grace_seconds = 2
-        [auth]
-        failure_delay_ms = 0
-        [migration]
-        old_server = "imaps://127.0.0.1:\(dovecot.imapsPort)"
-        fingerprint = "\(dovecot.certificateSHA256Fingerprint)"
-        \(extra)
-        """
+        TerndProcess.imapsOnlyConfig("""
+            [auth]
+            failure_delay_ms = 0
+            [migration]
+            old_server = "imaps://127.0.0.1:\(dovecot.imapsPort)"
+            fingerprint = "\(dovecot.certificateSHA256Fingerprint)"
+            \(extra)
+            """)
     }
 
     /// Dovecot's names mapped onto Tern's: "Deleted Items" has no special-use attribute and becomes Trash.

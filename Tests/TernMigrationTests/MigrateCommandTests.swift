@@ -369,20 +369,7 @@ struct MigrateCommandTests {
 
 /// A private Dovecot (the old server) and a ternd serving example.com over imaps on an ephemeral port.
 final class MigrationSetup {
-    static let config = """
-        data_dir = "$DIR/data"
-        user = "nobody"
-        [listeners]
-        imap = []
-        imaps = ["127.0.0.1:0"]
-        submission = []
-        submissions = []
-        smtp = []
-        pop3 = []
-        pop3s = []
-        [limits]
-        shutdown_grace_seconds = 2
-        """
+    static let config = TerndProcess.imapsOnlyConfig()
 
     let dovecot: DovecotServer
     let tern: TerndProcess

@@ -65,6 +65,26 @@ public final class TerndProcess {
         }
     }
 
+    /// A config serving only IMAPS on an ephemeral loopback port, as the unprivileged `nobody`, with `extra` TOML
+    /// after it (more tables).
+    public static func imapsOnlyConfig(_ extra: String = "") -> String {
+        """
+        data_dir = "$DIR/data"
+        user = "nobody"
+        [listeners]
+        imap = []
+        imaps = ["127.0.0.1:0"]
+        submission = []
+        submissions = []
+        smtp = []
+        pop3 = []
+        pop3s = []
+        [limits]
+        shutdown_grace_seconds = 2
+        \(extra)
+        """
+    }
+
     /// The config file ternd was started with (for ternctl --config).
     public var configPath: String { directory + "/tern.toml" }
 
