@@ -12,7 +12,8 @@
 #                      Goal: Tern >= 2x Postfix + Dovecot.
 #   acked msgs/s       acknowledged messages / client seconds (what the clients saw)
 #   dot p50/p99        final "." sent -> 250 read; setup p50 (connect -> 235 after AUTH)
-#   CPU per message    utime+stime of every process of the server(s) over the run and the delivery, / messages
+#   CPU per message    utime+stime of every process of the server(s) over the run, the delivery and the work the
+#                      server still did after it (until idle), / messages
 # At the end it checks that each server's mailboxes hold exactly the messages it acknowledged (all runs and warm-ups).
 # See bench/README.md for the setup of both sides and how to read the figures.
 #
@@ -33,6 +34,8 @@
 #   DUR=4               seconds the clients send in each run
 #   WARM=2              seconds of warm-up per server and mode before measuring (not counted)
 #   DRAIN=60            at most this many seconds to wait for acknowledged messages to reach the mailboxes
+#   SETTLE=120          at most this many seconds to wait, after that, until the server is idle (its work after the
+#                       deliveries, e.g. Tern's full-text indexing, counts in its CPU and must not slow the next run)
 #   SIZE=10240          message size in bytes
 #   ACCOUNTS=50         accounts (client i sends as account i % ACCOUNTS to account (i + 1) % ACCOUNTS)
 #   PORT_BASE=18600     first of the 2 loopback ports used (Tern, Postfix)
@@ -53,6 +56,7 @@ MODES=${MODES:-many one}
 DUR=${DUR:-4}
 WARM=${WARM:-2}
 DRAIN=${DRAIN:-60}
+SETTLE=${SETTLE:-120}
 SIZE=${SIZE:-10240}
 ACCOUNTS=${ACCOUNTS:-50}
 PORT_BASE=${PORT_BASE:-18600}
@@ -316,6 +320,18 @@ ticks_of() { # CPU ticks of a process, its children, and the children it already
     echo "$t"
 }
 cpu_ticks() { if [ "$1" = tern ]; then ticks_of "$PID_TERN"; else echo $(($(ticks_of "$PID_POST") + $(ticks_of "$PID_DOVE"))); fi; }
+settle() { # server since: waits until the server uses under 4% of a core for 0.5 s (at most SETTLE s); prints seconds
+    local a b
+    a=$(cpu_ticks "$1")
+    while sleep 0.5; b=$(cpu_ticks "$1"); [ $((b - a)) -gt $((TCK / 50)) ]; do
+        a=$b
+        if awk -v a="$(now_s)" -v b="$2" -v l="$SETTLE" 'BEGIN {exit !(a - b > l)}'; then
+            log "  warning: $1 still busy ${SETTLE}s after its deliveries"
+            break
+        fi
+    done
+    awk -v a="$(now_s)" -v b="$2" 'BEGIN {printf "%.1f", a - b - 0.5}'
+}
 # messages in the mailboxes: Dovecot's maildirs (new/ and cur/), Tern's store (cur/ of every mailbox folder)
 count_mail() {
     if [ "$1" = tern ]; then { find "$TMP/tern/data/accounts" -type f -path '*/mail/*/cur/*' 2>/dev/null || true; } | wc -l
@@ -342,7 +358,7 @@ now_s() { date +%s.%N; }
 # one run: server mode clients seconds seed label; adds the figures to R unless label is "warm"
 run_one() {
     local s=$1 m=$2 c=$3 d=$4 seed=$5 label=$6 f=$TMP/load.out
-    local before c0 c1 t1 t2 acked unsure want n secs drain rc=0
+    local before c0 c1 t1 t2 acked unsure want n secs drain busy rc=0
     alive "$s"
     before=$(count_mail "$s")
     c0=$(cpu_ticks "$s")
@@ -365,12 +381,13 @@ run_one() {
         n=$(count_mail "$s")
     done
     t2=$(now_s)
+    busy=$(settle "$s" "$t2")
     c1=$(cpu_ticks "$s")
     alive "$s"
     secs=$(val seconds "$f")
     drain=$(awk -v a="$t2" -v b="$t1" 'BEGIN {printf "%.3f", a - b}')
     { echo "# $label $s mode=$m clients=$c seed=$seed"; cat "$f"; echo "delivered $((n - before))"
-      echo "drain_seconds $drain"; echo "server_cpu_ticks $((c1 - c0))"; } >>"$RAW"
+      echo "drain_seconds $drain"; echo "busy_after_seconds $busy"; echo "server_cpu_ticks $((c1 - c0))"; } >>"$RAW"
     local errors; errors=$(val errors "$f")
     [ "${errors:-0}" = 0 ] || log "  warning: $s, $m, $c clients: $errors errors: $(head -3 "$TMP/load.err" | tr '\n' ' ')"
     [ "$label" = warm ] && return 0
@@ -379,6 +396,7 @@ run_one() {
         add "$k $v" "$(val "$v" "$f")"
     done
     add "$k drain_s" "$drain"
+    add "$k busy_s" "$busy"
     add "$k delivered_per_s" "$(awk -v n="$acked" -v s="$secs" -v d="$drain" 'BEGIN {printf "%.1f", (s + d > 0) ? n / (s + d) : 0}')"
     [ "$acked" -gt 0 ] && add "$k cpu_us" "$(awk -v t=$((c1 - c0)) -v hz="$TCK" -v n="$acked" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}')"
     return 0
@@ -460,6 +478,7 @@ for m in $MODES; do
         row "   delivered msgs/s" "$m $c delivered_per_s" ">=" 2
         row "   acknowledged msgs/s" "$m $c msgs_per_s"
         row "   wait for the last delivery (s)" "$m $c drain_s"
+        row "   busy after the last delivery (s)" "$m $c busy_s"
         row "   final dot -> 250 p50 (us)" "$m $c dot_p50_us"
         row "   final dot -> 250 p99 (us)" "$m $c dot_p99_us"
         row "   MAIL FROM -> final 250 p50 (us)" "$m $c txn_p50_us"
