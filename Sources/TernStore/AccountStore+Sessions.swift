@@ -293,6 +293,7 @@ extension AccountStore {
                 throw error
             }
         }
+        try makeDurable()
         changes.publish(.appended(mailbox: target.id, uids: committed.map(\.uid), modSeq: committed.last!.modSeq))
         TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         return (target.uidValidity, zip(rows, committed).map { (UID(UInt32($0.int(0)!)), $1.uid) })

@@ -2,11 +2,13 @@
 // index (`index.sqlite`, WAL, durable commits) of mailboxes and messages.
 //
 // Invariants:
-// - Durable before acknowledged: `append` returns only after the file is written and renamed into cur/, the file
-//   system is synced (syncfs: data and directory entries) and the index row is committed; the sync and the commit
-//   are shared by concurrent appends through the group committer.
-// - The files are the truth: on open, stray files in tmp/ are removed and files in cur/ missing from the index
-//   (a crash between rename and commit) are indexed with new UIDs, so nothing written is ever lost.
+// - Durable before acknowledged: `append` returns only after the file is linked into cur/, its index row is
+//   committed (without fsync) and then one `syncfs` has made both durable (data, directory entries, `tern-uids`,
+//   the WAL); the commit is shared by concurrent appends to the account (group committer), the syncfs by every
+//   account on the file system (`FileSystemSync`). One disk flush per acknowledgement batch, not two.
+// - The files are the truth: on open, stray files in tmp/ are removed, files in cur/ missing from the index
+//   (a crash between link and commit) are indexed with new UIDs, so nothing written is ever lost, and rows whose
+//   file never reached the disk (a power loss between commit and syncfs: never acknowledged) are removed.
 // - Soft delete: expunge and mailbox deletion only stamp `expunged_at`; files stay until `purge` runs past the
 //   retention period. Restore gives messages new UIDs in their original mailbox, re-created if it is gone.
 // - Every change takes a new account-wide MODSEQ.
@@ -123,6 +125,9 @@ public final class AccountStore: Sendable {
     let readDatabase: SharedDatabase
     let clock: @Sendable () -> Int64
     let committer: GroupCommitter<PendingAppend, Committed>
+    /// The folders whose file systems `makeDurable` syncs: the account folder (index and WAL), and `mail/` too if
+    /// it is mounted elsewhere.
+    private let durableRoots: [String]
     /// Every committed change of this account, for its sessions.
     public let changes = ChangeBus()
     /// `tern.lock`, held shared while this store is open. Recovery needs it exclusively: files another process is
@@ -297,6 +302,9 @@ public final class AccountStore: Sendable {
             throw .io("index \(root)/index.sqlite: \(error)")
         }
         let mailRoot = root + "/mail"
+        var rootStatus = stat(), mailStatus = stat()
+        durableRoots = stat(root, &rootStatus) == 0 && stat(mailRoot, &mailStatus) == 0 && rootStatus.st_dev == mailStatus.st_dev
+            ? [root] : [root, mailRoot]
         committer = GroupCommitter { batch in Self.commit(batch, database: shared, mailRoot: mailRoot, clock: clock) }
         openLock = try OpenLock(folder: root)
         if !hadIndex { try rebuildFromFiles() }
@@ -311,6 +319,15 @@ public final class AccountStore: Sendable {
         // Alone with the store: leftovers are a crash's, and recovery may adopt or remove them. Otherwise the process
         // that has it open is alive and its files are in flight; recovery waits for an open with nobody else.
         _ = try openLock.ifAlone { () throws(StoreError) in try recover() }
+    }
+
+    /// Makes everything this thread wrote before the call durable — message files, their directory entries, the
+    /// `tern-uids` lines and the index's WAL — with a `syncfs` that started after the call (shared with every other
+    /// account committing meanwhile: `FileSystemSync`). So one flush of the disk covers a commit's files and its
+    /// rows; a crash before it ends leaves at worst rows without files, which `recover` removes (nobody was told
+    /// of them).
+    func makeDurable() throws(StoreError) {
+        for path in durableRoots { try DurableFile.syncFileSystem(path) }
     }
 
     func maildir(_ id: MailboxID) -> Maildir { Maildir(path: root + "/mail/\(id)") }
@@ -505,6 +522,7 @@ public final class AccountStore: Sendable {
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
             quota: quota, keywords: Keywords.apply(.replace, keywords, to: []),
             metadata: MessageMetadata(parsing: bytes, withText: false)))
+        try makeDurable()
         changes.publish(.appended(mailbox: info.id, uids: [committed.uid], modSeq: committed.modSeq))
         if committed.needsText { TextIndexer.shared.enqueue(self, rows: [committed.row]) }
         let uid = committed.uid
@@ -564,6 +582,7 @@ public final class AccountStore: Sendable {
             let value = try result.get()
             if !value.alreadyStored { committed.append(value) }
         }
+        if !committed.isEmpty { try makeDurable() }
         if let last = committed.last {
             changes.publish(.appended(mailbox: info.id, uids: committed.map(\.uid), modSeq: last.modSeq))
         }
@@ -572,7 +591,9 @@ public final class AccountStore: Sendable {
     }
 
     /// One batch, in one write transaction: decide quotas and UIDs, log the UIDs in each mailbox's `tern-uids`,
-    /// make files, directory entries and logs durable with one `syncfs`, then insert the rows and commit.
+    /// insert the rows and commit without waiting for the disk. Not durable yet: every caller then waits for
+    /// `makeDurable` (one shared `syncfs` covers the files, directory entries, logs and the WAL together) before it
+    /// reports success to anyone.
     static func commit(_ batch: [PendingAppend], database: SharedDatabase, mailRoot: String,
                                clock: @Sendable () -> Int64) -> [Result<Committed, StoreError>] {
         func removeFiles(_ items: [PendingAppend]) {
@@ -587,7 +608,7 @@ public final class AccountStore: Sendable {
             // One write transaction from the UID decision to the insert (BEGIN IMMEDIATE): another process
             // committing to this index (ternctl) waits instead of picking the same UIDs. WAL readers are not blocked.
             try database.withDatabase { db in
-                try db.transaction {
+                try db.relaxedTransaction {
                     // 1. Quotas, UIDs and the commit's MODSEQ.
                     let modseq = try nextModSeq(db)
                     var usage = try Self.usage(db)
@@ -616,10 +637,9 @@ public final class AccountStore: Sendable {
                             logs[item.mailbox, default: []].append("k \(uid) \(Keywords.encode(item.keywords))")
                         }
                     }
-                    // 2. The UID logs, then one flush for every file, directory entry and log of the batch.
+                    // 2. The UID logs (so a lost index is rebuilt with these UIDs).
                     for (mailbox, lines) in logs { try Maildir(path: "\(mailRoot)/\(mailbox)").appendLog(lines) }
-                    try DurableFile.syncFileSystem(mailRoot)
-                    // 3. The index rows, committed last.
+                    // 3. The index rows.
                     let now = clock()
                     for (index, item) in batch.enumerated() {
                         guard case .success(var committed) = results[index], !committed.alreadyStored else { continue }
@@ -988,19 +1008,44 @@ public final class AccountStore: Sendable {
         }
     }
 
-    /// Removes interrupted writes from tmp/ and indexes files in cur/ that the index does not know (a crash
-    /// between the rename and the commit): they get new UIDs, so nothing written is lost.
+    /// Puts files and index rows back in agreement after a crash, per mailbox:
+    /// - interrupted writes in tmp/ are removed;
+    /// - a row whose file carries another maildir info (a flag change's rename and its commit are not atomic) gets
+    ///   its file back under the row's name — the index holds the flags;
+    /// - a row whose file is gone is removed: a commit writes its rows before the `syncfs` that makes its files
+    ///   durable, so a power loss in between can keep rows of files that never reached the disk. Nobody was told
+    ///   of those messages (acknowledgements wait for the sync); `purged_modseq` moves past the row as for a purge,
+    ///   so a QRESYNC client that saw it anyway is told it vanished;
+    /// - files in cur/ that the index does not know (a crash between the link and the commit) are indexed with
+    ///   new UIDs, so nothing written is lost.
     private func recover() throws(StoreError) {
         let ids: [Int64] = try run { db in try db.query("SELECT id FROM mailboxes").map { $0.int(0)! } }
+        var adopted = false
         for id in ids {
             let maildir = maildir(MailboxID(id))
             try maildir.create()
             try maildir.cleanTmp()
             _ = try maildir.adoptNew()
-            let known = Set(try run { db in
-                try db.query("SELECT file FROM messages WHERE mailbox_id = ?", [id]).map { $0.string(0)! }
-            })
-            for file in try DurableFile.list(maildir.cur) where !known.contains(file) {
+            let rows = try run { db in
+                try db.query("SELECT id, file FROM messages WHERE mailbox_id = ?", [id]).map { ($0.int(0)!, $0.string(1)!) }
+            }
+            var unknown = Set(try DurableFile.list(maildir.cur))
+            var missing: [(row: Int64, file: String)] = []
+            for (row, file) in rows where unknown.remove(file) == nil { missing.append((row, file)) }
+            if !missing.isEmpty {
+                var unknownByBase: [String: String] = [:]
+                for file in unknown { unknownByBase[maildirBase(file)] = file }
+                for (row, file) in missing {
+                    if let found = unknownByBase.removeValue(forKey: maildirBase(file)) {
+                        try DurableFile.rename(maildir.cur + "/" + found, to: maildir.cur + "/" + file)
+                        unknown.remove(found)
+                    } else {
+                        try removeRowWithoutFile(row)
+                    }
+                }
+                try DurableFile.syncDirectory(maildir.cur)
+            }
+            for file in unknown.sorted() {
                 let path = maildir.cur + "/" + file
                 if maildirBase(file).hasSuffix(Maildir.provisionalMarker) {
                     // A migrated message whose commit did not happen: the migration copies it again.
@@ -1014,6 +1059,25 @@ public final class AccountStore: Sendable {
                 _ = try committer.submit(PendingAppend(mailbox: MailboxID(id), file: file, size: Int(status.st_size),
                                                        flags: flags, internalDate: Int64(status.st_mtim.tv_sec),
                                                        metadata: (try? DurableFile.read(path)).map { MessageMetadata(parsing: $0) }))
+                adopted = true
+            }
+        }
+        if adopted { try makeDurable() }
+    }
+
+    /// Removes an index row whose file is gone, with its full-text entry and migration record (so a migration
+    /// copies that message again), and moves `purged_modseq` past it.
+    private func removeRowWithoutFile(_ row: Int64) throws(StoreError) {
+        try run { db in
+            try db.transaction {
+                guard let found = try db.query("SELECT size, expunged_at FROM messages WHERE id = ?", [row]).first else { return }
+                try db.query("""
+                    UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
+                    """, [row])
+                if found.int(1) == nil { try Self.addUsage(db, bytes: -found.int(0)!, messages: -1) }
+                try db.query("DELETE FROM migrated WHERE message_row = ?", [row])
+                try FullText.delete(db, row: row)
+                try db.query("DELETE FROM messages WHERE id = ?", [row])
             }
         }
     }
