@@ -25,6 +25,13 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     _ = c_tern_pthread_setname(thread, name)
 }
 
+/// Gives the calling thread a lower CPU priority (a nice value, 1-19), so background work (the full-text indexer)
+/// takes what the protocol threads leave. Best effort: false if the kernel refused.
+@discardableResult
+public func lowerCurrentThreadPriority(nice: Int32) -> Bool {
+    c_tern_set_thread_nice(nice) == 0
+}
+
 /// A mutex with a condition variable. Lives as long as its owner; never copied. `package`: the outbound queue's
 /// threads wait on one too.
 package final class ConditionLock: @unchecked Sendable {

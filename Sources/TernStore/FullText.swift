@@ -36,7 +36,7 @@ enum FullText {
     /// The SQL (a subquery of row ids, using parameter ?1) that finds `needle` (lower-cased) in `column`, or in
     /// every column for nil (SEARCH TEXT), and the value for ?1.
     static func rowQuery(column: String?, needle: String) -> (sql: String, argument: String) {
-        let lowered = needle.lowercased()
+        let lowered = lowercasedForSearch(needle)
         if lowered.count >= 3 {
             // An FTS5 phrase of trigrams: exactly substring matching, answered by the index.
             var phrase = "\""
@@ -66,4 +66,39 @@ enum FullText {
                     pattern)
         }
     }
+}
+
+/// `String.lowercased()` with the ASCII bytes mapped directly: the general one goes through Unicode tables per
+/// scalar, which was the largest single cost of indexing a message's text. Runs of non-ASCII text are lower-cased by
+/// `lowercased()`, whose mappings are per scalar (no context), so the result is the same. The index and the search
+/// needle both go through here.
+func lowercasedForSearch(_ text: String) -> String {
+    var utf8 = Array(text.utf8)
+    var index = 0
+    var nonASCII = false
+    while index < utf8.count {
+        let byte = utf8[index]
+        if byte >= 0x80 {
+            nonASCII = true
+        } else if byte &- 0x41 < 26 {
+            utf8[index] = byte | 0x20
+        }
+        index += 1
+    }
+    guard nonASCII else { return String(decoding: utf8, as: UTF8.self) }
+    // Lower-case each maximal non-ASCII run (whole scalars: a run starts and ends at ASCII bytes or the ends).
+    var result: [UInt8] = []
+    result.reserveCapacity(utf8.count)
+    index = 0
+    while index < utf8.count {
+        if utf8[index] < 0x80 {
+            result.append(utf8[index])
+            index += 1
+            continue
+        }
+        let start = index
+        while index < utf8.count, utf8[index] >= 0x80 { index += 1 }
+        result += String(decoding: utf8[start..<index], as: UTF8.self).lowercased().utf8
+    }
+    return String(decoding: result, as: UTF8.self)
 }

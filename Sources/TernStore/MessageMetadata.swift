@@ -58,14 +58,18 @@ public struct SearchableText: Sendable {
             for field in header.fields(named: name) where name != "Subject" {
                 parts += Address.parseList(header.rawValue(of: field)).compactMap(\.addressSpec)
             }
-            return parts.joined(separator: "\n").lowercased()
+            return lowercasedForSearch(parts.joined(separator: "\n"))
         }
         var headers = ""
         for field in header.fields {
-            headers += field.name.lowercased() + ": " + (header.decodedValue(field.name) ?? "").lowercased() + "\n"
+            headers += field.name + ": " + (header.decodedValue(field.name) ?? "") + "\n"
         }
         var body = message.searchableText.joined(separator: "\n")
-        if body.count > Self.maxBodyCharacters { body = String(body.prefix(Self.maxBodyCharacters)) }
-        values = [field("Subject"), field("From"), field("To"), field("Cc"), field("Bcc"), headers, body.lowercased()]
+        // Counting characters walks grapheme clusters: compare bytes first (a character is at least one byte).
+        if body.utf8.count > Self.maxBodyCharacters, body.count > Self.maxBodyCharacters {
+            body = String(body.prefix(Self.maxBodyCharacters))
+        }
+        values = [field("Subject"), field("From"), field("To"), field("Cc"), field("Bcc"), lowercasedForSearch(headers),
+                  lowercasedForSearch(body)]
     }
 }

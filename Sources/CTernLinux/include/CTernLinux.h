@@ -57,4 +57,7 @@ int c_tern_link_unnamed(int fd, const char *path);
 /// pthread_setname_np(3); needs _GNU_SOURCE, so it is defined in shim.c. Names longer than 15 bytes are cut.
 int c_tern_pthread_setname(pthread_t thread, const char *name);
 
+/// setpriority(2) for the calling thread only (Linux: a thread id is a PRIO_PROCESS target). 0 or -1 with errno.
+int c_tern_set_thread_nice(int nice);
+
 #endif
