@@ -319,6 +319,8 @@ ticks_of() { # CPU ticks of a process, its children, and the children it already
     done
     echo "$t"
 }
+# CPU time the hypervisor gave to other guests (all cores), in ticks: on a shared host it moves every figure
+steal_ticks() { awk '/^cpu / {print $9}' /proc/stat; }
 cpu_ticks() { if [ "$1" = tern ]; then ticks_of "$PID_TERN"; else echo $(($(ticks_of "$PID_POST") + $(ticks_of "$PID_DOVE"))); fi; }
 settle() { # server since: waits until the server uses under 4% of a core for 0.5 s (at most SETTLE s); prints seconds
     local a b
@@ -362,6 +364,7 @@ run_one() {
     alive "$s"
     before=$(count_mail "$s")
     c0=$(cpu_ticks "$s")
+    local st0 st1; st0=$(steal_ticks)
     "$LOAD" -p "$(port_of "$s")" -m "$m" -c "$c" -n 0 -d "$d" -s "$SIZE" -A "$ACCOUNTS" -P "$PASSWORD" -r "$seed" \
         >"$f" 2>"$TMP/load.err" || rc=$?
     t1=$(now_s)
@@ -383,11 +386,13 @@ run_one() {
     t2=$(now_s)
     busy=$(settle "$s" "$t2")
     c1=$(cpu_ticks "$s")
+    st1=$(steal_ticks)
     alive "$s"
     secs=$(val seconds "$f")
     drain=$(awk -v a="$t2" -v b="$t1" 'BEGIN {printf "%.3f", a - b}')
     { echo "# $label $s mode=$m clients=$c seed=$seed"; cat "$f"; echo "delivered $((n - before))"
-      echo "drain_seconds $drain"; echo "busy_after_seconds $busy"; echo "server_cpu_ticks $((c1 - c0))"; } >>"$RAW"
+      echo "drain_seconds $drain"; echo "busy_after_seconds $busy"; echo "server_cpu_ticks $((c1 - c0))"
+      echo "steal_ticks $((st1 - st0))"; } >>"$RAW"
     local errors; errors=$(val errors "$f")
     [ "${errors:-0}" = 0 ] || log "  warning: $s, $m, $c clients: $errors errors: $(head -3 "$TMP/load.err" | tr '\n' ' ')"
     [ "$label" = warm ] && return 0
@@ -397,6 +402,7 @@ run_one() {
     done
     add "$k drain_s" "$drain"
     add "$k busy_s" "$busy"
+    add "$k steal_s" "$(awk -v t=$((st1 - st0)) -v hz="$TCK" 'BEGIN {printf "%.1f", t / hz}')"
     add "$k delivered_per_s" "$(awk -v n="$acked" -v s="$secs" -v d="$drain" 'BEGIN {printf "%.1f", (s + d > 0) ? n / (s + d) : 0}')"
     [ "$acked" -gt 0 ] && add "$k cpu_us" "$(awk -v t=$((c1 - c0)) -v hz="$TCK" -v n="$acked" 'BEGIN {printf "%.0f", t * 1e6 / hz / n}')"
     return 0
@@ -479,6 +485,7 @@ for m in $MODES; do
         row "   acknowledged msgs/s" "$m $c msgs_per_s"
         row "   wait for the last delivery (s)" "$m $c drain_s"
         row "   busy after the last delivery (s)" "$m $c busy_s"
+        row "   CPU stolen by the host (s)" "$m $c steal_s"
         row "   final dot -> 250 p50 (us)" "$m $c dot_p50_us"
         row "   final dot -> 250 p99 (us)" "$m $c dot_p99_us"
         row "   MAIL FROM -> final 250 p50 (us)" "$m $c txn_p50_us"
