@@ -80,14 +80,29 @@ struct FetchRenderer: Sendable {
     /// `* seq FETCH (…)\r\n` for one message. `forceFlags`: include FLAGS (\Seen was just set).
     func render(sequence: Int, record: MessageRecord, forceFlags: Bool) throws(RenderError) -> [UInt8] {
         var message: MIMEMessage?
+        var whole: [UInt8]?
         let headerOnly = needsOnlyHeader(record)
+        /// The whole message as stored, without parsing it (BODY[], RFC822: the most common download).
+        func contents() throws(RenderError) -> [UInt8] {
+            if let whole { return whole }
+            do throws(StoreError) {
+                whole = try record.contents()
+            } catch {
+                throw .unreadable("\(error)")
+            }
+            return whole!
+        }
         func parsed() throws(RenderError) -> MIMEMessage {
             if let message { return message }
             let bytes: [UInt8]
-            do throws(StoreError) {
-                bytes = headerOnly ? try record.header() : try record.contents()
-            } catch {
-                throw .unreadable("\(error)")
+            if headerOnly {
+                do throws(StoreError) {
+                    bytes = try record.header()
+                } catch {
+                    throw .unreadable("\(error)")
+                }
+            } else {
+                bytes = try contents()
             }
             let parsed = MIMEMessage(parsing: bytes)
             message = parsed
@@ -142,16 +157,18 @@ struct FetchRenderer: Sendable {
                     item("BODY", IMAPRendering.bodyStructure(of: try parsed().root, extended: false))
                 }
             case .rfc822:
-                item("RFC822", IMAPString.literal(try parsed().bytes))
+                item("RFC822", IMAPString.literal(try contents()))
             case .rfc822Header:
                 item("RFC822.HEADER", IMAPString.literal(try parsed().section([], .header) ?? []))
             case .rfc822Text:
                 item("RFC822.TEXT", IMAPString.literal(try parsed().section([], .text) ?? []))
             case .bodySection(let spec, let partial, _):
-                let bytes = try parsed().section(spec.part, Self.sectionText(spec.text))
+                // BODY[] is the message as stored: no parse needed.
+                let section: [UInt8]? = spec.part.isEmpty && spec.text == nil
+                    ? try contents() : try parsed().section(spec.part, Self.sectionText(spec.text))
                 var name = "BODY[\(Self.sectionText(spec))]"
                 if let partial { name += "<\(partial.offset)>" }
-                if var bytes, bytes.contains(0) {
+                if var bytes = section, bytes.contains(0) {
                     // NUL cannot travel in a literal (RFC 9051 §4.3). A part's content is sent base64-encoded (as
                     // Dovecot does: the client learns the bytes, BINARY[] gives them raw); a whole message or header
                     // goes as literal8, which clients that asked for BINARY understand.
@@ -163,7 +180,7 @@ struct FetchRenderer: Sendable {
                         item(name, Array("~{\(data.count)}\r\n".utf8) + data)
                     }
                 } else {
-                    item(name, bytes.map { IMAPString.literal(Self.slice($0, partial)) } ?? Array("NIL".utf8))
+                    item(name, section.map { IMAPString.literal(Self.slice($0, partial)) } ?? Array("NIL".utf8))
                 }
             case .binary(let part, let partial, _):
                 var name = "BINARY[\(part.map(String.init).joined(separator: "."))]"

@@ -28,31 +28,30 @@ extension IMAPSession {
         let pending = view.pendingExpunges
         let snapshotView = view
         let key = command.key
-        perform({ () throws -> [MessageRecord] in
+        // One trip to the blocking pool: the rows (without the cached MIME metadata, which no search key reads),
+        // the full-text lookups and the evaluation (file reads for unindexed text).
+        perform({ () throws -> ([UInt32], [UInt32: UInt64]) in
             let live = snapshotView.uids.filter { !pending.contains($0) }
-            return try store.records(id, uids: live.map(UID.init))
-        }) { [self] result in
-            guard case .success(let records) = result else {
-                if case .failure(let error) = result { finish("\(tag) " + failureReply(error, context: "SEARCH"), allowExpunge: false) }
-                return
+            let records = try store.records(id, uids: live.map(UID.init), withMetadata: false)
+            let candidates = records.map {
+                SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0)
             }
-            // The evaluation itself (file reads for text keys) also runs off the loop.
-            let candidates = records.map { SearchEvaluator.Candidate(sequence: snapshotView.sequenceNumber(of: $0.uid.rawValue) ?? 0, record: $0) }
-            perform({ () throws -> ([UInt32], [UInt32: UInt64]) in
-                var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
-                evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
-                evaluator.recent = snapshotView.recent
-                let matched = evaluator.run(key, over: candidates)
-                let set = Set(matched)
-                var modSeqs: [UInt32: UInt64] = [:]
-                for record in records where set.contains(record.uid.rawValue) { modSeqs[record.uid.rawValue] = record.info.modSeq.rawValue }
-                return (matched, modSeqs)
-            }) { [self] result in
-                guard case .success(let (matched, modSeqs)) = result else {
-                    finish("\(tag) NO [SERVERBUG] Search failed", allowExpunge: false)
-                    return
-                }
+            var evaluator = SearchEvaluator(now: Int64(time(nil)), view: snapshotView, decode: decode)
+            evaluator.textAnswers = try SearchEvaluator.lookUpText(key, store: store, mailbox: id, decode: decode)
+            evaluator.recent = snapshotView.recent
+            let matched = evaluator.run(key, over: candidates)
+            let set = Set(matched)
+            var modSeqs: [UInt32: UInt64] = [:]
+            for record in records where set.contains(record.uid.rawValue) { modSeqs[record.uid.rawValue] = record.info.modSeq.rawValue }
+            return (matched, modSeqs)
+        }) { [self] result in
+            switch result {
+            case .success(let (matched, modSeqs)):
                 respond(tag: tag, command, uid: uid, matched: matched, modSeqs: modSeqs)
+            case .failure(let error as StoreError):
+                finish("\(tag) " + failureReply(error, context: "SEARCH"), allowExpunge: false)
+            case .failure:
+                finish("\(tag) NO [SERVERBUG] Search failed", allowExpunge: false)
             }
         }
     }

@@ -190,13 +190,15 @@ extension AccountStore {
 
     /// Metadata and files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
     /// Many UIDs (a SEARCH over the mailbox, FETCH 1:*) are read with one scan instead of one lookup each.
-    public func records(_ id: MailboxID, uids: [UID]) throws(StoreError) -> [MessageRecord] {
+    public func records(_ id: MailboxID, uids: [UID], withMetadata: Bool = true) throws(StoreError) -> [MessageRecord] {
+        // Without metadata the cached ENVELOPE/BODYSTRUCTURE blobs are not even read (SEARCH over a whole mailbox).
+        let metadataColumns = withMetadata ? "envelope, body_structure, body, sent_date" : "NULL, NULL, NULL, NULL"
         if uids.count > 64, let first = uids.min(), let last = uids.max() {
             let wanted = Set(uids)
             let rows: [MessageRecord] = try read { db in
                 try db.query("""
                     SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
-                           envelope, body_structure, body, sent_date, email_id FROM messages
+                           \(metadataColumns), email_id FROM messages
                     WHERE mailbox_id = ? AND expunged_at IS NULL AND uid BETWEEN ? AND ? ORDER BY uid
                     """, [id.rawValue, Int64(first.rawValue), Int64(last.rawValue)]).compactMap { row in
                     guard wanted.contains(UID(UInt32(row.int(0)!))) else { return nil }
@@ -216,7 +218,7 @@ extension AccountStore {
                 for uid in uids {
                     guard let row = try db.query("""
                         SELECT uid, size, internal_date, flags, modseq, keywords, file, save_date,
-                               envelope, body_structure, body, sent_date, email_id FROM messages
+                               \(metadataColumns), email_id FROM messages
                         WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                         """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
                     var metadata: MessageMetadata?
