@@ -92,6 +92,21 @@ struct FetchRenderer: Sendable {
             }
             return whole!
         }
+        /// HEADER / HEADER.FIELDS[.NOT] of the whole message, from the header bytes alone (no MIME structure parse).
+        func topHeader(_ text: TernMIME.SectionText) throws(RenderError) -> [UInt8]? {
+            if let message { return message.section([], text) }
+            let bytes: [UInt8]
+            if headerOnly {
+                do throws(StoreError) {
+                    bytes = try record.header()
+                } catch {
+                    throw .unreadable("\(error)")
+                }
+            } else {
+                bytes = try contents()
+            }
+            return MIMEMessage.topLevelHeaderSection(bytes, text)
+        }
         func parsed() throws(RenderError) -> MIMEMessage {
             if let message { return message }
             let bytes: [UInt8]
@@ -159,13 +174,18 @@ struct FetchRenderer: Sendable {
             case .rfc822:
                 item("RFC822", IMAPString.literal(try contents()))
             case .rfc822Header:
-                item("RFC822.HEADER", IMAPString.literal(try parsed().section([], .header) ?? []))
+                item("RFC822.HEADER", IMAPString.literal(try topHeader(.header) ?? []))
             case .rfc822Text:
                 item("RFC822.TEXT", IMAPString.literal(try parsed().section([], .text) ?? []))
             case .bodySection(let spec, let partial, _):
                 // BODY[] is the message as stored: no parse needed.
-                let section: [UInt8]? = spec.part.isEmpty && spec.text == nil
-                    ? try contents() : try parsed().section(spec.part, Self.sectionText(spec.text))
+                let text = Self.sectionText(spec.text)
+                let section: [UInt8]?
+                switch (spec.part.isEmpty, text) {
+                case (true, nil): section = try contents()
+                case (true, .header?), (true, .headerFields?), (true, .headerFieldsNot?): section = try topHeader(text!)
+                default: section = try parsed().section(spec.part, text)
+                }
                 var name = "BODY[\(Self.sectionText(spec))]"
                 if let partial { name += "<\(partial.offset)>" }
                 if var bytes = section, bytes.contains(0) {

@@ -73,7 +73,7 @@ extension IMAPSession {
         let batch = Array(uids.prefix(Self.fetchBatch).map(UID.init))
         let id = view.id
         let sequence = batch.map { view.sequenceNumber(of: $0.rawValue) ?? 0 }
-        perform({ () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int, keywords: [String]) in
+        perform(catchUp: true, { () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int, keywords: [String]) in
             var records = try store.records(id, uids: batch)
             let missing = records.count < batch.count
             var seenChanged: [UInt32: UInt64] = [:]
@@ -220,7 +220,7 @@ extension IMAPSession {
         guard let uids = resolve(set, uid: uid, tag: tag), let target = decodeName(nameBytes, tag: tag) else { return }
         let id = view.id
         let quota = self.quota
-        perform({ () throws -> (UIDValidity, [(source: UID, copy: UID)]) in
+        perform(catchUp: true, { () throws -> (UIDValidity, [(source: UID, copy: UID)]) in
             guard try store.mailbox(named: target) != nil else { throw StoreError.mailboxNotFound(target) }
             let result = try store.copy(from: id, uids: uids.map(UID.init), to: target, quota: quota)
             if move, !result.1.isEmpty { try store.expunge(id, uids: result.1.map(\.source)) }
@@ -317,7 +317,7 @@ extension IMAPSession {
         }
         let quota = self.quota
         let batch = newMessages
-        perform({ () throws -> (UIDValidity, [UID]) in
+        perform(catchUp: true, { () throws -> (UIDValidity, [UID]) in
             guard let info = try store.mailbox(named: target) else { throw StoreError.mailboxNotFound(target) }
             if batch.count == 1, let message = batch.first {
                 let (validity, uid) = try store.append(to: target, message.bytes, flags: message.flags, keywords: message.keywords,

@@ -30,7 +30,7 @@ extension IMAPSession {
         let key = command.key
         // One trip to the blocking pool: the rows (without the cached MIME metadata, which no search key reads),
         // the full-text lookups and the evaluation (file reads for unindexed text).
-        perform({ () throws -> ([UInt32], [UInt32: UInt64]) in
+        perform(catchUp: true, { () throws -> ([UInt32], [UInt32: UInt64]) in
             let live = snapshotView.uids.filter { !pending.contains($0) }
             let records = try store.records(id, uids: live.map(UID.init), withMetadata: false)
             let candidates = records.map {

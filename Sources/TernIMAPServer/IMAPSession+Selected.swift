@@ -30,6 +30,18 @@ extension IMAPSession {
             done()
             return
         }
+        if let prefetched = prefetchedRefresh {
+            prefetchedRefresh = nil
+            // Made for this view as it still is, and nothing committed since it was read.
+            if prefetched.mailbox == current.id, prefetched.since == current.knownModSeq,
+               store.changes.sequence == prefetched.sequence {
+                changesPending = false
+                seenChangeSequence = prefetched.sequence
+                apply(prefetched.delta, present: nil, allowExpunge: allowExpunge)
+                done()
+                return
+            }
+        }
         changesPending = false
         seenChangeSequence = store.changes.sequence
         let id = current.id
@@ -287,7 +299,7 @@ extension IMAPSession {
         }
         // CLOSE expunges silently (RFC 9051 §6.4.1).
         let id = view.id
-        perform({ () throws -> Void in
+        perform(catchUp: true, { () throws -> Void in
             let deleted = try store.snapshot(id).messages.filter { $0.flags.contains(.deleted) }.map(\.uid)
             if !deleted.isEmpty { try store.expunge(id, uids: deleted) }
         }) { [self] result in
@@ -318,7 +330,7 @@ extension IMAPSession {
         let limit = resolved
         let id = view.id
         let known = Set(view.uids)
-        perform({ () throws -> Void in
+        perform(catchUp: true, { () throws -> Void in
             let deleted = try store.snapshot(id).messages
                 .filter { $0.flags.contains(.deleted) && known.contains($0.uid.rawValue) && (limit?.contains($0.uid.rawValue) ?? true) }
                 .map(\.uid)
@@ -351,4 +363,14 @@ extension IMAPSession {
         }
         finish("\(tag) OK IDLE terminated")
     }
+}
+
+/// A `refresh` read on the blocking pool at the end of a command's own work: the store's change count, then the
+/// delta after the view's MODSEQ. Valid while the view is the one it was read for (same mailbox and MODSEQ) and
+/// the change count has not moved since; otherwise `refresh` asks again.
+struct PrefetchedRefresh: Sendable {
+    let sequence: UInt64
+    let mailbox: MailboxID
+    let since: ModSeq
+    let delta: MailboxDelta
 }

@@ -57,6 +57,9 @@ final class IMAPSession: ConnectionHandler {
     /// …or the store's change count moved since the session last asked it (see `ChangeBus.sequence`).
     var seenChangeSequence: UInt64 = 0
     var hasUnseenChanges: Bool { changesPending || (store.map { $0.changes.sequence != seenChangeSequence } ?? false) }
+    /// The catch-up `finish` would ask the pool for, made at the end of the command's own trip (`perform` with
+    /// `catchUp`); `refresh` uses it instead of a second trip if it still applies (see `PrefetchedRefresh`).
+    var prefetchedRefresh: PrefetchedRefresh?
     var view: MailboxView?
     /// RFC 5465 NOTIFY: what the client asked for (nil: NOTIFY NONE, the default) and what the bus reported.
     var notify: NotifyState?
@@ -187,11 +190,42 @@ final class IMAPSession: ConnectionHandler {
 
     // MARK: Work on the blocking pool
 
-    /// Runs `work` off the loop with input paused, then `done` on the loop.
-    func perform<T: Sendable>(_ work: @escaping @Sendable () throws -> T, done: @escaping (Result<T, any Error>) -> Void) {
+    /// Runs `work` off the loop with input paused, then `done` on the loop. With `catchUp` (commands of the selected
+    /// state that end with `finish`), the same trip also reads what changed in the mailbox after `work` if the
+    /// store's change count moved, so that `finish` can report it without a second trip to the pool: with several
+    /// sessions on one account nearly every command found changes to report, and waited for the pool twice.
+    func perform<T: Sendable>(catchUp: Bool = false, _ work: @escaping @Sendable () throws -> T,
+                              done: @escaping (Result<T, any Error>) -> Void) {
         isBusy = true
         connection.pauseReading()
-        connection.offload(work, completion: done)
+        prefetchedRefresh = nil
+        guard catchUp, state == .selected, let store, let view else {
+            connection.offload(work, completion: done)
+            return
+        }
+        let id = view.id
+        let since = view.knownModSeq
+        let seen = seenChangeSequence
+        let pending = changesPending
+        let lastKnown = view.uids.last ?? 0
+        let claimsRecent = !view.readOnly && !rev2Enabled
+        connection.offload({ () throws -> (T, PrefetchedRefresh?) in
+            let value = try work()
+            // The change count first, then the delta: nothing committed after the count was read can be missed.
+            let sequence = store.changes.sequence
+            guard sequence != seen || pending, let delta = try? store.delta(id, since: since), delta.expungedIsComplete,
+                  // New messages to claim as \Recent (a write): left to `refresh`.
+                  !(claimsRecent && delta.changed.contains { $0.uid.rawValue > lastKnown }) else { return (value, nil) }
+            return (value, PrefetchedRefresh(sequence: sequence, mailbox: id, since: since, delta: delta))
+        }) { [self] result in
+            switch result {
+            case .success(let (value, prefetched)):
+                prefetchedRefresh = prefetched
+                done(.success(value))
+            case .failure(let error):
+                done(.failure(error))
+            }
+        }
     }
 
     /// Ends a command started with `perform` (after its tagged reply is written).

@@ -14,7 +14,14 @@ public struct HeaderField: Sendable, Equatable {
     public let valueRange: Range<Int>
 
     /// Case-insensitive comparison with a field name.
-    public func hasName(_ other: String) -> Bool { name.utf8.count == other.utf8.count && name.lowercased() == other.lowercased() }
+    public func hasName(_ other: String) -> Bool {
+        guard name.utf8.count == other.utf8.count else { return false }
+        // Field names are ASCII (RFC 5322 §2.2): compare bytes, folding A-Z; anything else the general way.
+        guard name.utf8.allSatisfy({ $0 < 0x80 }), other.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return name.lowercased() == other.lowercased()
+        }
+        return name.utf8.elementsEqual(other.utf8) { a, b in a == b || (a | 0x20 == b | 0x20 && (a | 0x20) &- 0x61 < 26) }
+    }
 }
 
 /// A part's header: its fields, in message order.

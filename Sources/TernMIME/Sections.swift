@@ -74,9 +74,22 @@ extension MIMEMessage {
         switch text {
         case .header: return Array(message.headerBytes)
         case .text: return Array(message.bodyBytes)
-        case .headerFields(let names): return Self.headerFields(of: message, names: names, matching: true)
-        case .headerFieldsNot(let names): return Self.headerFields(of: message, names: names, matching: false)
+        case .headerFields(let names): return Self.headerFields(message.source, message.header.fields, names: names, matching: true)
+        case .headerFieldsNot(let names): return Self.headerFields(message.source, message.header.fields, names: names, matching: false)
         case .mime: return nil
+        }
+    }
+
+    /// HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT of the top-level message, from its bytes without parsing the MIME
+    /// structure (a mail program's header sync asks this of every message): the same bytes as
+    /// `MIMEMessage(parsing: bytes, limits: limits).section([], text)`. Nil for TEXT and MIME.
+    public static func topLevelHeaderSection(_ bytes: [UInt8], _ text: SectionText, limits: MIMELimits = .default) -> [UInt8]? {
+        let (header, bodyStart) = MessageHeader.parse(bytes, limits: limits)
+        switch text {
+        case .header: return Array(bytes[0..<bodyStart])
+        case .headerFields(let names): return headerFields(bytes, header.fields, names: names, matching: true)
+        case .headerFieldsNot(let names): return headerFields(bytes, header.fields, names: names, matching: false)
+        case .text, .mime: return nil
         }
     }
 
@@ -89,10 +102,10 @@ extension MIMEMessage {
         return .decoded(decoded)
     }
 
-    private static func headerFields(of message: MessagePart, names: [String], matching: Bool) -> [UInt8] {
+    private static func headerFields(_ source: [UInt8], _ fields: [HeaderField], names: [String], matching: Bool) -> [UInt8] {
         var output: [UInt8] = []
-        for field in message.header.fields where names.contains(where: { field.hasName($0) }) == matching {
-            let fieldBytes = message.source[field.range]
+        for field in fields where names.contains(where: { field.hasName($0) }) == matching {
+            let fieldBytes = source[field.range]
             output += fieldBytes
             if fieldBytes.last != ASCII.lf { output += [ASCII.cr, ASCII.lf] }
         }

@@ -119,3 +119,33 @@ import TernTestSupport
         #expect(message.part(at: [3])?.contentType.parameters.parameter("title") == "This is even more ***fun*** isn't it!")
     }
 }
+
+@Suite struct TopLevelHeaderSectionTests {
+    /// The header-only path FETCH uses for a header sync gives the same bytes as the full parse, for every message
+    /// of the corpus (bare LF, 8-bit headers, broken MIME included) and for the header alone as stored.
+    @Test(arguments: FixtureTests.names)
+    func sameBytesAsTheFullParse(name: String) throws {
+        let bytes = try FixtureTests.load("\(name).eml")
+        let message = MIMEMessage(parsing: bytes)
+        let headerOnly = Array(message.root.headerBytes)
+        let texts: [SectionText] = [
+            .header, .headerFields(["FROM", "to", "Subject", "DATE", "message-id"]), .headerFieldsNot(["Received", "content-TYPE"]),
+            .headerFields(["X-Nothing"]),
+        ]
+        for text in texts {
+            let expected = message.section([], text)
+            #expect(expected != nil)
+            #expect(MIMEMessage.topLevelHeaderSection(bytes, text) == expected, "\(name) \(text)")
+            #expect(MIMEMessage.topLevelHeaderSection(headerOnly, text) == expected, "\(name) \(text), header alone")
+        }
+        #expect(MIMEMessage.topLevelHeaderSection(bytes, .text) == nil)
+    }
+
+    /// Field names match case-insensitively in ASCII only where the letters fold (`@` is not `` ` ``).
+    @Test func fieldNamesFoldOnlyLetters() {
+        let (header, _) = MessageHeader.parse(Array("Subject: a\r\nX-A@: b\r\n\r\n".utf8))
+        #expect(header.fields[0].hasName("SUBJECT") && header.fields[0].hasName("subject"))
+        #expect(!header.fields[0].hasName("Subjecu"))
+        #expect(header.fields[1].hasName("x-a@") && !header.fields[1].hasName("x-a`"))
+    }
+}
