@@ -90,7 +90,14 @@ public final class Database {
         try execute("PRAGMA journal_mode = WAL")
         try execute(durableCommits ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
+        // Read the database file through a memory map instead of pread: in WAL mode every commit by another
+        // connection empties a reader's page cache, so a busy store's reads went back to the kernel (one pread and
+        // a copy per page) all the time. Only the file's size is mapped; WAL pages are still read from the WAL.
+        try execute("PRAGMA mmap_size = \(Self.mmapBytes)")
     }
+
+    /// The most of a database file read through the memory map (256 MB).
+    static let mmapBytes = 256 << 20
 
     deinit {
         for statement in statements.values { sqlite3_finalize(statement) }
