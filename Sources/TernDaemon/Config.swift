@@ -112,7 +112,10 @@ public struct TernConfig: Sendable, Equatable {
     public var purgeIntervalMinutes: Int = 60
     public var maxMessageSize: Int = 50 * 1024 * 1024
     public var eventLoops: Int = 0
-    public var blockingThreads: Int = 4
+    /// Threads for disk work. They spend much of their time waiting (a commit's syncfs, a file read), so more of
+    /// them than cores keep the CPU busy: at 100 IMAP clients 16 gave about 15% more operations per second than 4
+    /// (bench/imap), at the cost of a few idle threads.
+    public var blockingThreads: Int = 16
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var tlsMinimumVersion: TLSVersion = .v1_2

@@ -21,6 +21,7 @@
 # Environment:
 #   TERND=/path/to/ternd TERNCTL=/path/to/ternctl   use these binaries instead of building them
 #   TERND=skip / DOVECOT=skip                        measure only the other one
+#   TERN_BLOCKING_THREADS=16  ternd's [server] blocking_threads (its default is 16)
 #   REPS=5              repetitions of figure 1 at each client count
 #   CLIENTS="10 100"    client counts of figure 1
 #   DUR=4 WARM=1        measured and warm-up seconds of each figure 1 run
@@ -137,6 +138,7 @@ log_level = "warning"
 
 [server]
 event_loops = 0
+blocking_threads = ${TERN_BLOCKING_THREADS:-16}
 
 [tls]
 certificate = "$TMP/cert.pem"

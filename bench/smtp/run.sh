@@ -28,7 +28,7 @@
 #   TERND=/path/to/ternd TERNCTL=/path/to/ternctl   use these binaries instead of building them
 #   TERND=skip / POSTFIX=skip                        measure only the other one
 #   REPS=3              repetitions of every figure
-#   TERN_BLOCKING_THREADS=4   ternd's [server] blocking_threads (its default is 4)
+#   TERN_BLOCKING_THREADS=16  ternd's [server] blocking_threads (its default is 16)
 #   CLIENTS="1 10 50"   client counts
 #   MODES="many one"    messages per session: many, one
 #   DUR=4               seconds the clients send in each run
@@ -140,7 +140,7 @@ log_level = "warning"
 
 [server]
 event_loops = 0
-blocking_threads = ${TERN_BLOCKING_THREADS:-4}
+blocking_threads = ${TERN_BLOCKING_THREADS:-16}
 
 [tls]
 certificate = "$TMP/cert.pem"
