@@ -122,7 +122,7 @@ let package = Package(
         // Delivers until killed; used by TernStoreTests' SIGKILL crash test.
         .executableTarget(name: "tern-store-crash-helper", dependencies: ["TernStore"], path: "Tests/TernStoreCrashHelper",
                           swiftSettings: strictSwift),
-        .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TernStoreTests", dependencies: ["TernStore", "TernSQLite", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernMIMETests", dependencies: ["TernMIME", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernIMAPCoreTests", dependencies: ["TernIMAPCore", "TernTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TernSMTPCoreTests", dependencies: ["TernSMTPCore", "TernCore"], swiftSettings: strictSwift),

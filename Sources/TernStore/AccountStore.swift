@@ -888,6 +888,8 @@ public final class AccountStore: Sendable {
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
             committed.append(try result.get())
         }
+        // The new links and rows durable before the old rows and files go.
+        try makeDurable()
         TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         // The old rows and files go; the restored copies are the messages now.
         try run { db in

@@ -6,8 +6,9 @@
 // Invariants:
 // - A row is searchable at once either way: until its entry exists, `text_indexed = 0` and SEARCH parses its file
 //   (`textSearch` reports it as unindexed), so a search never misses a message.
-// - An entry is written only for a row that still exists and has none (checked in the writing transaction), so a
-//   purge or a second enqueue never leaves an orphan or a duplicate.
+// - An entry is written only for a row that still exists, is not expunged and has none (checked in the writing
+//   transaction), so a purge or a second enqueue never leaves an orphan or a duplicate, and mail expunged before
+//   its turn costs nothing (a restore makes a new row, queued then).
 // - A crash loses only pending entries (the transaction that writes an entry also sets `text_indexed`);
 //   `indexMissingText` (ternd calls it for stores it opens) queues what is missing.
 
@@ -79,7 +80,11 @@ extension AccountStore {
         do throws(StoreError) {
             files = try read { db in
                 try rows.compactMap { id -> (Int64, String)? in
-                    guard let row = try db.query("SELECT mailbox_id, file FROM messages WHERE id = ? AND text_indexed = 0", [id]).first
+                    // A row expunged meanwhile is not indexed (SEARCH never looks at it; a restore makes a new row,
+                    // which is queued then): mail deleted right after arriving costs no index work.
+                    guard let row = try db.query("""
+                        SELECT mailbox_id, file FROM messages WHERE id = ? AND text_indexed = 0 AND expunged_at IS NULL
+                        """, [id]).first
                     else { return nil }
                     return (id, "\(root)/mail/\(row.int(0)!)/cur/\(row.string(1)!)")
                 }
@@ -95,7 +100,7 @@ extension AccountStore {
         try? run { db in
             try db.relaxedTransaction {
                 for (id, text) in texts
-                where try !db.query("SELECT 1 FROM messages WHERE id = ? AND text_indexed = 0", [id]).isEmpty {
+                where try !db.query("SELECT 1 FROM messages WHERE id = ? AND text_indexed = 0 AND expunged_at IS NULL", [id]).isEmpty {
                     try FullText.insert(db, row: id, text)
                 }
             }

@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 @testable import TernStore
+import TernSQLite
 
 @Suite struct FullTextTests {
     /// The index's lower-casing (ASCII fast path, non-ASCII runs through `lowercased()`) gives what `lowercased()`
@@ -21,5 +23,36 @@ import Testing
         #expect(text.values[1].contains("joerg@example.net") && text.values[1].contains("jörg"))
         #expect(text.values[5].contains("subject: grüsse from berlin"))
         #expect(text.values[6].contains("body text äöü"))
+    }
+}
+
+@Suite struct TextIndexerTests {
+    /// A row expunged before the indexer reaches it gets no entry; restored, the new row is indexed and found.
+    @Test func expungedRowsAreNotIndexedAndRestoredOnesAre() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try store.append(to: "INBOX", message("quarterly figures"))
+        AccountStore.waitForTextIndex()
+        let inbox = try #require(try store.mailbox(named: "INBOX")).id
+        // Back to the state of a row the indexer has not reached yet, then expunged.
+        let row: Int64 = try store.run { db in
+            let id = try db.query("SELECT id FROM messages WHERE uid = 1").first!.int(0)!
+            try FullText.delete(db, row: id)
+            try db.query("UPDATE messages SET text_indexed = 0 WHERE id = ?", [id])
+            return id
+        }
+        try store.expunge("INBOX", uids: [UID(1)])
+        store.writeTextEntries([row])
+        let indexed: Bool = try store.run { db in
+            try db.query("SELECT text_indexed FROM messages WHERE id = ?", [row]).first!.int(0)! == 1
+                || !db.query("SELECT 1 FROM header_text WHERE rowid = ?", [row]).isEmpty
+        }
+        #expect(!indexed, "an expunged row got a full-text entry")
+
+        let restored = try store.restore(try store.deletedMessages().map(\.id))
+        #expect(restored.map(\.uid) == [UID(2)])
+        AccountStore.waitForTextIndex()
+        let found = try store.textSearch(inbox, column: "subject", needle: "quarterly")
+        #expect(found.matches == [UID(2)] && found.unindexed.isEmpty)
     }
 }
