@@ -33,6 +33,23 @@ struct FetchRenderer: Sendable {
         }
     }
 
+    /// True if some item is a header section of the whole message (BODY[HEADER], BODY[HEADER.FIELDS (…)],
+    /// RFC822.HEADER): then the rows are read with the header the index caches.
+    var usesTopLevelHeader: Bool {
+        attributes.contains { attribute in
+            switch attribute {
+            case .rfc822Header: return true
+            case .bodySection(let spec, _, _):
+                guard spec.part.isEmpty else { return false }
+                switch spec.text {
+                case .header, .headerFields, .headerFieldsNot: return true
+                default: return false
+                }
+            default: return false
+            }
+        }
+    }
+
     /// True if some item sets \Seen when fetched (RFC 9051 §6.4.5: BODY[…] without .PEEK, BINARY[…], RFC822,
     /// RFC822.TEXT).
     var setsSeen: Bool {

@@ -73,8 +73,9 @@ extension IMAPSession {
         let batch = Array(uids.prefix(Self.fetchBatch).map(UID.init))
         let id = view.id
         let sequence = batch.map { view.sequenceNumber(of: $0.rawValue) ?? 0 }
+        let withHeader = renderer.usesTopLevelHeader
         perform(catchUp: true, { () throws -> (output: [UInt8], seen: [UInt32: UInt64], missing: Bool, cte: Bool, consumed: Int, keywords: [String]) in
-            var records = try store.records(id, uids: batch)
+            var records = try store.records(id, uids: batch, withHeader: withHeader)
             let missing = records.count < batch.count
             var seenChanged: [UInt32: UInt64] = [:]
             if markSeen {
@@ -82,7 +83,7 @@ extension IMAPSession {
                 if !unseen.isEmpty {
                     let result = try store.updateFlags(id, uids: unseen, flags: .seen, keywords: [], .add)
                     for changed in result.changed { seenChanged[changed.uid.rawValue] = changed.modSeq.rawValue }
-                    records = try store.records(id, uids: batch)
+                    records = try store.records(id, uids: batch, withHeader: withHeader)
                 }
             }
             var output: [UInt8] = []

@@ -50,13 +50,19 @@ public struct MessageRecord: Sendable, Equatable {
     public let metadata: MessageMetadata?
     /// RFC 8474 EMAILID (shared by copies).
     public var emailID: String = ""
+    /// The header from the index, when `records` was asked for it and the row has it.
+    public var cachedHeader: [UInt8]? = nil
     public var uid: UID { info.uid }
 
     /// The message's bytes as stored. Blocking: off the event loops.
     public func contents() throws(StoreError) -> [UInt8] { try DurableFile.read(path) }
 
-    /// Only the message's header, up to the blank line that ends it. Blocking: off the event loops.
-    public func header() throws(StoreError) -> [UInt8] { try DurableFile.readHeader(path) }
+    /// Only the message's header, up to the blank line that ends it: from the index when cached, else from the
+    /// file (blocking: off the event loops).
+    public func header() throws(StoreError) -> [UInt8] {
+        if let cachedHeader { return cachedHeader }
+        return try DurableFile.readHeader(path)
+    }
 }
 
 extension AccountStore {
@@ -124,9 +130,12 @@ extension AccountStore {
     }
 
     /// The cached MIME parse in columns `first…first+3` (envelope, body_structure, body, sent_date) of a row.
-    static func metadata(_ row: SQLiteRow, from first: Int) -> MessageMetadata? {
+    /// The cached parse in columns `first`… (envelope, body_structure, body, sent_date), and the cached header in
+    /// column `header` if given.
+    static func metadata(_ row: SQLiteRow, from first: Int, header: Int? = nil) -> MessageMetadata? {
         guard let envelope = row.blob(first), let structure = row.blob(first + 1), let body = row.blob(first + 2) else { return nil }
-        return MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(first + 3))
+        return MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(first + 3),
+                               header: header.flatMap { row.blob($0) })
     }
 
     private static func messageInfo(_ row: SQLiteRow) -> MessageInfo {
@@ -190,9 +199,11 @@ extension AccountStore {
 
     /// Metadata and files of visible messages, in the order of `uids`; UIDs no longer visible are left out.
     /// Many UIDs (a SEARCH over the mailbox, FETCH 1:*) are read with one scan instead of one lookup each.
-    public func records(_ id: MailboxID, uids: [UID], withMetadata: Bool = true) throws(StoreError) -> [MessageRecord] {
-        // Without metadata the cached ENVELOPE/BODYSTRUCTURE blobs are not even read (SEARCH over a whole mailbox).
-        let metadataColumns = withMetadata ? "envelope, body_structure, body, sent_date" : "NULL, NULL, NULL, NULL"
+    public func records(_ id: MailboxID, uids: [UID], withMetadata: Bool = true, withHeader: Bool = false) throws(StoreError) -> [MessageRecord] {
+        // Without metadata the cached ENVELOPE/BODYSTRUCTURE blobs are not even read (SEARCH over a whole mailbox);
+        // the cached header only when asked for (FETCH of header sections).
+        let metadataColumns = (withMetadata ? "envelope, body_structure, body, sent_date" : "NULL, NULL, NULL, NULL")
+            + (withHeader ? ", header" : ", NULL")
         if uids.count > 64, let first = uids.min(), let last = uids.max() {
             let wanted = Set(uids)
             let rows: [MessageRecord] = try read { db in
@@ -203,7 +214,8 @@ extension AccountStore {
                     """, [id.rawValue, Int64(first.rawValue), Int64(last.rawValue)]).compactMap { row in
                     guard wanted.contains(UID(UInt32(row.int(0)!))) else { return nil }
                     return MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
-                                         saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8), emailID: row.string(12) ?? "")
+                                         saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8), emailID: row.string(13) ?? "",
+                                         cachedHeader: row.blob(12))
                 }
             }
             let sorted = uids.map(\.rawValue) == uids.map(\.rawValue).sorted()
@@ -221,12 +233,9 @@ extension AccountStore {
                                \(metadataColumns), email_id FROM messages
                         WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                         """, [id.rawValue, Int64(uid.rawValue)]).first else { continue }
-                    var metadata: MessageMetadata?
-                    if let envelope = row.blob(8), let structure = row.blob(9), let body = row.blob(10) {
-                        metadata = MessageMetadata(envelope: envelope, bodyStructure: structure, body: body, sentDate: row.int(11))
-                    }
                     result.append(MessageRecord(info: Self.messageInfo(row), path: "\(root)/mail/\(id)/cur/\(row.string(6)!)",
-                                                saveDate: row.int(7)!, metadata: metadata, emailID: row.string(12) ?? ""))
+                                                saveDate: row.int(7)!, metadata: Self.metadata(row, from: 8),
+                                                emailID: row.string(13) ?? "", cachedHeader: row.blob(12)))
                 }
                 return result
             }
@@ -256,8 +265,8 @@ extension AccountStore {
             var rows: [SQLiteRow] = []
             for uid in uids {
                 if let row = try db.query("""
-                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date, id, email_id FROM messages
-                    WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
+                    SELECT uid, file, size, flags, internal_date, keywords, envelope, body_structure, body, sent_date, id, email_id, header
+                    FROM messages WHERE mailbox_id = ? AND uid = ? AND expunged_at IS NULL
                     """, [source.rawValue, Int64(uid.rawValue)]).first { rows.append(row) }
             }
             return rows
@@ -280,7 +289,7 @@ extension AccountStore {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
                                          internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? ""),
-                                         metadata: Self.metadata(row, from: 6), textSource: row.int(10), emailID: row.string(11)))
+                                         metadata: Self.metadata(row, from: 6, header: 12), textSource: row.int(10), emailID: row.string(11)))
         }
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {

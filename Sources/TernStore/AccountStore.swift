@@ -277,6 +277,12 @@ public final class AccountStore: Sendable {
             completed_at INTEGER
         ) WITHOUT ROWID;
         """,
+        // Version 12: the top-level header as stored (MessageMetadata.header), so a header sync (FETCH of
+        // BODY.PEEK[HEADER.FIELDS (…)] for every message) reads the index, not one file per message. The last
+        // column: scans that do not ask for it never read it. Older rows keep NULL and are read from the file.
+        """
+        ALTER TABLE messages ADD COLUMN header BLOB;
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
@@ -647,11 +653,12 @@ public final class AccountStore: Sendable {
                         try addUsage(db, bytes: Int64(item.size), messages: 1)
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
-                                                  envelope, body_structure, body, sent_date, email_id)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, lower(hex(randomblob(8)))))
+                                                  envelope, body_structure, body, sent_date, email_id, header)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, lower(hex(randomblob(8)))), ?)
                             """, [item.mailbox.rawValue, Int64(uid.rawValue), item.file, item.size, item.internalDate, now,
                                   item.flags.rawValue, Keywords.encode(item.keywords), modseq, item.metadata?.envelope,
-                                  item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate, item.emailID])
+                                  item.metadata?.bodyStructure, item.metadata?.body, item.metadata?.sentDate, item.emailID,
+                                  item.metadata?.header])
                         let row = db.lastInsertRowID
                         committed.row = row
                         if let origin = item.origin {
@@ -854,7 +861,7 @@ public final class AccountStore: Sendable {
             let row: SQLiteRow? = try read { db in
                 try db.query("""
                     SELECT m.mailbox_id, coalesce(b.name, b.deleted_name), m.file, m.flags, m.internal_date, m.size, m.keywords,
-                           m.envelope, m.body_structure, m.body, m.sent_date, m.email_id
+                           m.envelope, m.body_structure, m.body, m.sent_date, m.email_id, m.header
                     FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ? AND m.expunged_at IS NOT NULL
                     """, [id]).first
             }
@@ -880,7 +887,7 @@ public final class AccountStore: Sendable {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
                                          internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? ""),
-                                         metadata: Self.metadata(row, from: 7), textSource: id, emailID: row.string(11)))
+                                         metadata: Self.metadata(row, from: 7, header: 12), textSource: id, emailID: row.string(11)))
             names.append(name)
             sources.append(source)
         }

@@ -13,13 +13,21 @@ public struct MessageMetadata: Sendable, Equatable {
     public let sentDate: Int64?
     /// Decoded, lower-cased text for the full-text index; only present right after a parse (not read back).
     public let text: SearchableText?
+    /// The top-level header as stored, up to and including the blank line (schema v12), for header FETCHes without
+    /// opening the file; nil if longer than `maxCachedHeader` or not cached.
+    public let header: [UInt8]?
 
-    public init(envelope: [UInt8], bodyStructure: [UInt8], body: [UInt8], sentDate: Int64?, text: SearchableText? = nil) {
+    /// Headers longer than this stay in the file only (a mail program's header sync reads a few fields of each).
+    public static let maxCachedHeader = 16 * 1024
+
+    public init(envelope: [UInt8], bodyStructure: [UInt8], body: [UInt8], sentDate: Int64?, text: SearchableText? = nil,
+                header: [UInt8]? = nil) {
         self.envelope = envelope
         self.bodyStructure = bodyStructure
         self.body = body
         self.sentDate = sentDate
         self.text = text
+        self.header = header
     }
 
     public static func == (a: MessageMetadata, b: MessageMetadata) -> Bool {
@@ -35,6 +43,7 @@ public struct MessageMetadata: Sendable, Equatable {
         body = IMAPRendering.bodyStructure(of: message.root, extended: false)
         sentDate = message.root.header.unfoldedValue("Date").flatMap { MessageDate.parse($0) }?.secondsSinceEpoch
         text = withText ? SearchableText(message) : nil
+        header = message.root.headerRange.count <= Self.maxCachedHeader ? Array(message.root.headerBytes) : nil
     }
 }
 

@@ -127,3 +127,31 @@ import Testing
         #expect(try store.copy(from: inbox.id, uids: [UID(1)], to: "Other", quota: quota).1.count == 1)
     }
 }
+
+@Suite struct HeaderCacheTests {
+    /// The top-level header is cached in the index at delivery and read with the rows only when asked for; copies
+    /// carry it; a header over the cap stays in the file; `header()` gives the same bytes either way.
+    @Test func headersComeFromTheIndexWhenCached() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let small = message("cached")
+        let hugeHeader = "From: a@example.net\r\nX-Long: " + String(repeating: "y", count: MessageMetadata.maxCachedHeader) + "\r\n\r\nbody\r\n"
+        try store.append(to: "INBOX", small)
+        try store.append(to: "INBOX", Array(hugeHeader.utf8))
+        let inbox = try #require(try store.mailbox(named: "INBOX")).id
+        let expectedSmall = Array(small[..<(small.firstRange(of: Array("\r\n\r\n".utf8))!.upperBound)])
+
+        let plain = try store.records(inbox, uids: [UID(1), UID(2)])
+        #expect(plain.allSatisfy { $0.cachedHeader == nil }, "the header is read only when asked for")
+        let withHeader = try store.records(inbox, uids: [UID(1), UID(2)], withHeader: true)
+        #expect(withHeader[0].cachedHeader == expectedSmall)
+        #expect(withHeader[1].cachedHeader == nil, "a header over the cap stays in the file")
+        #expect(try withHeader[0].header() == expectedSmall)
+        #expect(try withHeader[1].header() == Array(hugeHeader.utf8.prefix(hugeHeader.utf8.count - 6)))
+
+        _ = try store.createMailbox("Copies")
+        _ = try store.copy(from: inbox, uids: [UID(1)], to: "Copies", quota: nil)
+        let copies = try #require(try store.mailbox(named: "Copies")).id
+        #expect(try store.records(copies, uids: [UID(1)], withHeader: true).first?.cachedHeader == expectedSmall)
+    }
+}
