@@ -109,34 +109,23 @@ struct FetchRenderer: Sendable {
             }
             return whole!
         }
+        /// What the items need: the header alone when that is all they use, else the whole message.
+        func needed() throws(RenderError) -> [UInt8] {
+            guard headerOnly else { return try contents() }
+            do throws(StoreError) {
+                return try record.header()
+            } catch {
+                throw .unreadable("\(error)")
+            }
+        }
         /// HEADER / HEADER.FIELDS[.NOT] of the whole message, from the header bytes alone (no MIME structure parse).
         func topHeader(_ text: TernMIME.SectionText) throws(RenderError) -> [UInt8]? {
             if let message { return message.section([], text) }
-            let bytes: [UInt8]
-            if headerOnly {
-                do throws(StoreError) {
-                    bytes = try record.header()
-                } catch {
-                    throw .unreadable("\(error)")
-                }
-            } else {
-                bytes = try contents()
-            }
-            return MIMEMessage.topLevelHeaderSection(bytes, text)
+            return MIMEMessage.topLevelHeaderSection(try needed(), text)
         }
         func parsed() throws(RenderError) -> MIMEMessage {
             if let message { return message }
-            let bytes: [UInt8]
-            if headerOnly {
-                do throws(StoreError) {
-                    bytes = try record.header()
-                } catch {
-                    throw .unreadable("\(error)")
-                }
-            } else {
-                bytes = try contents()
-            }
-            let parsed = MIMEMessage(parsing: bytes)
+            let parsed = MIMEMessage(parsing: try needed())
             message = parsed
             return parsed
         }
