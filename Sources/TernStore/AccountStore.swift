@@ -903,11 +903,7 @@ public final class AccountStore: Sendable {
             try db.transaction {
                 for id in ids {
                     // Like a purge: the old row's expunge can no longer be reported exactly by VANISHED.
-                    try db.query("""
-                        UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
-                        """, [id])
-                    try db.query("DELETE FROM messages WHERE id = ?", [id])
-                    try FullText.delete(db, row: id)
+                    try Self.deleteRow(db, id)
                 }
             }
         }
@@ -929,11 +925,7 @@ public final class AccountStore: Sendable {
         for row in rows {
             try DurableFile.remove("\(root)/mail/\(row.int(1)!)/cur/\(row.string(2)!)")
             try run { db in
-                try db.query("""
-                    UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
-                    """, [row.int(0)!])
-                try db.query("DELETE FROM messages WHERE id = ?", [row.int(0)!])
-                try FullText.delete(db, row: row.int(0)!)
+                try Self.deleteRow(db, row.int(0)!)
             }
         }
         return rows.count
@@ -1074,19 +1066,25 @@ public final class AccountStore: Sendable {
         if adopted { try makeDurable() }
     }
 
+    /// Deletes row `id` and its full-text entry for good, moving `purged_modseq` past it (VANISHED can no longer
+    /// report its expunge exactly): purges, restores and recovery.
+    static func deleteRow(_ db: Database, _ id: Int64) throws {
+        try db.query("""
+            UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
+            """, [id])
+        try db.query("DELETE FROM messages WHERE id = ?", [id])
+        try FullText.delete(db, row: id)
+    }
+
     /// Removes an index row whose file is gone, with its full-text entry and migration record (so a migration
     /// copies that message again), and moves `purged_modseq` past it.
     private func removeRowWithoutFile(_ row: Int64) throws(StoreError) {
         try run { db in
             try db.transaction {
                 guard let found = try db.query("SELECT size, expunged_at FROM messages WHERE id = ?", [row]).first else { return }
-                try db.query("""
-                    UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
-                    """, [row])
                 if found.int(1) == nil { try Self.addUsage(db, bytes: -found.int(0)!, messages: -1) }
                 try db.query("DELETE FROM migrated WHERE message_row = ?", [row])
-                try FullText.delete(db, row: row)
-                try db.query("DELETE FROM messages WHERE id = ?", [row])
+                try Self.deleteRow(db, row)
             }
         }
     }
