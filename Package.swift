@@ -58,7 +58,7 @@ let package = Package(
         // POP3 grammar: command parser, response encoding (dot-stuffing, TOP), limits. No I/O.
         .target(name: "TernPOP3Core", dependencies: ["TernCore"], swiftSettings: strictSwift),
         // Per-account maildir + SQLite index, retention, change bus. Protocol-neutral.
-        .target(name: "TernStore", dependencies: ["TernCore", "TernPosix", "TernSQLite", "TernMIME", "CTernLinux"], swiftSettings: strictSwift),
+        .target(name: "TernStore", dependencies: ["TernCore", "TernPosix", "TernSQLite", "TernMIME", "CTernLinux", "CTernZlib"], swiftSettings: strictSwift),
         // IMAP sessions: command handlers over the store and the directory. No sockets.
         .target(
             name: "TernIMAPServer",

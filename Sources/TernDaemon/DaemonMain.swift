@@ -56,7 +56,7 @@ public enum DaemonMain {
                 for path in [config.generatedCertificatePath, config.generatedKeyPath, config.dataDirectory + "/tls",
                              config.directoryPath, config.directoryPath + "-wal", config.directoryPath + "-shm",
                              config.queuePath, config.queuePath + "/messages", config.queuePath + "/queue.sqlite",
-                             config.queuePath + "/queue.sqlite-wal", config.queuePath + "/queue.sqlite-shm"]
+                             config.queuePath + "/queue.sqlite-wal", config.queuePath + "/queue.sqlite-shm", config.journalPath]
                 where FileSystem.exists(path) {
                     try ProcessIdentity.chown(path, to: config.user)
                 }
@@ -67,6 +67,13 @@ public enum DaemonMain {
                 server.shutdown()
                 return 71
             }
+        }
+        do {
+            try server.replayJournal()
+        } catch {
+            logger.critical("cannot replay the delivery journal", metadata: ["error": "\(error)"])
+            server.shutdown()
+            return 71
         }
         logger.info("ternd ready", metadata: [
             "pid": "\(ProcessIdentity.processID)", "loops": "\(server.group?.loops.count ?? 0)",

@@ -62,7 +62,9 @@ public final class Server: @unchecked Sendable {
         try controlThreadCheck.run {
             try FileSystem.createDirectory(config.dataDirectory)
             let directory = try Directory(path: config.directoryPath)
-            let registry = StoreRegistry(dataDirectory: config.dataDirectory)
+            let journal = config.deliveryJournalMB > 0
+                ? try DeliveryJournal.open(path: config.journalPath, capacityMB: config.deliveryJournalMB) : nil
+            let registry = StoreRegistry(dataDirectory: config.dataDirectory, journal: journal)
             let authenticator = try Authenticator(directory: directory, throttle: AuthThrottle(policy: config.throttle),
                                                   provisioner: try firstLoginMigration(directory: directory, stores: registry))
             self.authenticator = authenticator
@@ -276,6 +278,17 @@ public final class Server: @unchecked Sendable {
             applied.blockingThreads = config.blockingThreads
             config = applied
             logger.info("configuration reloaded")
+        }
+    }
+
+    /// Puts back the deliveries the delivery journal holds from the last run (after a power loss their files or
+    /// rows may be gone), then empties it. Called once ternd runs as its own user, before it reports ready.
+    public func replayJournal() throws {
+        guard let stores, let journal = stores.journal else { return }
+        let pending = journal.pendingRoots.count
+        let replayed = try stores.replayJournal()
+        if replayed > 0 {
+            logger.notice("delivery journal replayed", metadata: ["deliveries": "\(replayed)", "accounts": "\(pending)"])
         }
     }
 

@@ -128,6 +128,9 @@ public final class AccountStore: Sendable {
     /// The folders whose file systems `makeDurable` syncs: the account folder (index and WAL), and `mail/` too if
     /// it is mounted elsewhere.
     private let durableRoots: [String]
+    /// ternd's delivery journal: `append` makes a delivery durable there (one fdatasync shared by every account)
+    /// instead of waiting for a syncfs. nil (ternctl, tests): every append waits for the syncfs.
+    let journal: DeliveryJournal?
     /// Every committed change of this account, for its sessions.
     public let changes = ChangeBus()
     /// `tern.lock`, held shared while this store is open. Recovery needs it exclusively: files another process is
@@ -163,6 +166,8 @@ public final class AccountStore: Sendable {
         var emailID: String? = nil
         /// A message copied from another server: recorded in `migrated` in the same transaction.
         var origin: MessageOrigin? = nil
+        /// The UID to give, if still free (a journal replay puts an acknowledged UID back); nil: the next one.
+        var uid: UID? = nil
     }
 
     static let migrations = [
@@ -288,9 +293,13 @@ public final class AccountStore: Sendable {
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
     public static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }
 
-    public init(root: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) throws(StoreError) {
+    /// `journal`: where `append` makes deliveries durable (see `DeliveryJournal`). `replay`: the journal's records
+    /// for this account, put back before recovery (ternd's start).
+    public init(root: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock,
+                journal: DeliveryJournal? = nil, replay: [JournalRecord] = []) throws(StoreError) {
         self.root = root
         self.clock = clock
+        self.journal = journal
         try DurableFile.makeDirectories(root + "/mail")
         let hadIndex = access(root + "/index.sqlite", F_OK) == 0
         let database: Database
@@ -322,6 +331,7 @@ public final class AccountStore: Sendable {
                 guard case .mailboxExists = error else { throw error }
             }
         }
+        if !replay.isEmpty { try self.replay(replay) }
         // Alone with the store: leftovers are a crash's, and recovery may adopt or remove them. Otherwise the process
         // that has it open is alive and its files are in flight; recovery waits for an open with nobody else.
         _ = try openLock.ifAlone { () throws(StoreError) in try recover() }
@@ -522,13 +532,19 @@ public final class AccountStore: Sendable {
             throw .overQuota(violation)
         }
         let file = try maildir(info.id).deliver(bytes, flags: flags)
+        let date = internalDate ?? clock()
+        let keywords = Keywords.apply(.replace, keywords, to: [])
         // The full-text entry is made after the commit (TextIndexer.swift): the acknowledgement waits for the message
         // and its index row, not for the decoding and the FTS writes.
         let committed = try committer.submit(PendingAppend(
-            mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: internalDate ?? clock(),
-            quota: quota, keywords: Keywords.apply(.replace, keywords, to: []),
-            metadata: MessageMetadata(parsing: bytes, withText: false)))
-        try makeDurable()
+            mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: date,
+            quota: quota, keywords: keywords, metadata: MessageMetadata(parsing: bytes, withText: false)))
+        // Durable: in the delivery journal (one fdatasync of preallocated blocks, shared by all accounts) or, without
+        // one or for a message too large for it, by the syncfs of the store's file system.
+        let journaled = try journal?.append(
+            JournalRecord(root: root, mailbox: info.id, uid: committed.uid, file: file, flags: flags, keywords: keywords,
+                          internalDate: date, bytes: bytes), roots: durableRoots) ?? false
+        if !journaled { try makeDurable() }
         changes.publish(.appended(mailbox: info.id, uids: [committed.uid], modSeq: committed.modSeq))
         if committed.needsText { TextIndexer.shared.enqueue(self, rows: [committed.row]) }
         let uid = committed.uid
@@ -634,9 +650,14 @@ public final class AccountStore: Sendable {
                             continue
                         }
                         usage = Usage(bytes: usage.bytes + Int64(item.size), messages: usage.messages + 1)
-                        let uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
+                        var uid = try next[item.mailbox] ?? db.query("SELECT uidnext FROM mailboxes WHERE id = ?",
                                                                       [item.mailbox.rawValue])[0].int(0)!
-                        next[item.mailbox] = uid + 1
+                        if let wanted = item.uid.map({ Int64($0.rawValue) }), try db.query(
+                            "SELECT 1 FROM messages WHERE mailbox_id = ? AND uid = ?", [item.mailbox.rawValue, wanted]).isEmpty {
+                            // A replayed delivery keeps the UID it was acknowledged with.
+                            uid = wanted
+                        }
+                        next[item.mailbox] = max(next[item.mailbox] ?? 0, uid + 1)
                         results.append(.success(Committed(uid: UID(UInt32(uid)), modSeq: ModSeq(UInt64(modseq)))))
                         logs[item.mailbox, default: []].append("a \(uid) \(maildirBase(item.file))")
                         if !item.keywords.isEmpty {
@@ -673,7 +694,7 @@ public final class AccountStore: Sendable {
                             committed.needsText = true
                         }
                         results[index] = .success(committed)
-                        try db.query("UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?",
+                        try db.query("UPDATE mailboxes SET uidnext = max(uidnext, ?), highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
                     }
                 }
@@ -895,8 +916,10 @@ public final class AccountStore: Sendable {
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
             committed.append(try result.get())
         }
-        // The new links and rows durable before the old rows and files go.
+        // The new links and rows durable before the old rows and files go; and no journal record left that could
+        // bring an old one back at a replay.
         try makeDurable()
+        try journal?.checkpoint()
         TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         // The old rows and files go; the restored copies are the messages now.
         try run { db in
@@ -922,6 +945,8 @@ public final class AccountStore: Sendable {
         let rows: [SQLiteRow] = try run { db in
             try db.query("SELECT id, mailbox_id, file FROM messages WHERE expunged_at IS NOT NULL AND expunged_at <= ?", [cutoff])
         }
+        // A journal record of a message removed here would bring it back at a replay.
+        if !rows.isEmpty { try journal?.checkpoint() }
         for row in rows {
             try DurableFile.remove("\(root)/mail/\(row.int(1)!)/cur/\(row.string(2)!)")
             try run { db in

@@ -7,14 +7,54 @@ import Synchronization
 
 public final class StoreRegistry: Sendable {
     public let dataDirectory: String
+    /// ternd's delivery journal, given to every store it opens (nil: appends wait for a syncfs).
+    public let journal: DeliveryJournal?
     private let clock: @Sendable () -> Int64
     private let entries = Mutex<[String: (store: AccountStore, users: Int)]>([:])
     /// Serialises opening, so two sessions logging in at once do not both run an account's recovery.
     private let opening = Mutex<Void>(())
 
-    public init(dataDirectory: String, clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) {
+    public init(dataDirectory: String, journal: DeliveryJournal? = nil,
+                clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) {
         self.dataDirectory = dataDirectory
+        self.journal = journal
         self.clock = clock
+    }
+
+    /// Opens the store at `root`, first putting back the journal's deliveries of that account (a power loss may
+    /// have taken their files or rows). Call with `opening` held.
+    private func open(root: String) throws(StoreError) -> AccountStore {
+        let records = journal?.takeRecords(for: root) ?? []
+        do throws(StoreError) {
+            return try AccountStore(root: root, clock: clock, journal: journal, replay: records)
+        } catch {
+            journal?.giveBack(records, for: root)
+            throw error
+        }
+    }
+
+    /// Replays what the delivery journal holds from the last run into every account it names (stores opened at
+    /// first use replay their own share first), then empties it. ternd calls it once it runs as its own user, so
+    /// the files it writes have the right owner. Returns the number of deliveries replayed.
+    @discardableResult
+    public func replayJournal() throws(StoreError) -> Int {
+        guard let journal else { return 0 }
+        var count = 0
+        for root in journal.pendingRoots {
+            try opening.withLock { _ throws(StoreError) in
+                let records = journal.takeRecords(for: root)
+                guard !records.isEmpty else { return }
+                count += records.count
+                do throws(StoreError) {
+                    _ = try AccountStore(root: root, clock: clock, replay: records)
+                } catch {
+                    journal.giveBack(records, for: root)
+                    throw error
+                }
+            }
+        }
+        try journal.checkpoint()
+        return count
     }
 
     /// Commits by other processes (ternctl restoring mail, importing, changing flags) do not pass through this
@@ -60,7 +100,7 @@ public final class StoreRegistry: Sendable {
         if let store = retainOpen(account) { return store }
         return try opening.withLock { _ throws(StoreError) -> AccountStore in
             if let store = retainOpen(account) { return store }
-            let store = try AccountStore(root: AccountLocation.root(dataDirectory: dataDirectory, account: account), clock: clock)
+            let store = try open(root: AccountLocation.root(dataDirectory: dataDirectory, account: account))
             // Full-text entries a crash left unwritten (or an index older than them) are made in the background.
             store.indexMissingText()
             entries.withLock { $0[account] = (store, 1) }

@@ -1,14 +1,18 @@
 // Test helper for TernStoreTests' crash test (not installed): appends messages to an account store from several
 // threads until killed, printing `ACK <uid> <thread> <n>` on stdout only after `append` has returned. Message n of
 // thread t has a body the test can rebuild from (t, n) to compare byte for byte.
-// Usage: tern-store-crash-helper ROOT THREADS
+// With JOURNAL, appends are made durable in a delivery journal of 1 MiB (so it fills and is checkpointed during a
+// round), whose records from the previous round are replayed first, as ternd does at its start.
+// Usage: tern-store-crash-helper ROOT THREADS [JOURNAL]
 import Foundation
 import Glibc
 import TernStore
 
 let root = CommandLine.arguments[1]
 let threads = Int(CommandLine.arguments[2]) ?? 4
-let store = try AccountStore(root: root)
+let journal = CommandLine.arguments.count > 3 ? try DeliveryJournal.open(path: CommandLine.arguments[3], capacityMB: 1) : nil
+let store = try AccountStore(root: root, journal: journal, replay: journal?.takeRecords(for: root) ?? [])
+try journal?.checkpoint()
 // A fresh run number so bodies from earlier rounds stay distinguishable.
 let run = Int(time(nil)) ^ Int(getpid())
 

@@ -14,13 +14,17 @@ func crashBody(run: Int, thread: Int, index: Int) -> [UInt8] {
 @Suite(.serialized) struct CrashTests {
     @Test func acknowledgedMessagesSurviveSIGKILL() throws {
         let root = NSTemporaryDirectory() + "tern-crash-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: root + ".journal")
+        }
         var acknowledged: [(uid: UInt32, run: Int, thread: Int, index: Int)] = []
         var generator = SystemRandomNumberGenerator()
         for round in 0..<20 {
             let helper = Process()
             helper.executableURL = URL(fileURLWithPath: Products.path(of: "tern-store-crash-helper"))
-            helper.arguments = [root, "4"]
+            // Every other round makes its appends durable through a delivery journal (replayed by the next such round).
+            helper.arguments = round % 2 == 0 ? [root, "4"] : [root, "4", root + ".journal"]
             let output = Pipe()
             helper.standardOutput = output
             try helper.run()

@@ -1,4 +1,5 @@
-// C shim for the system zlib (Debian zlib1g-dev). Only TernCompression imports this module.
+// C shim for the system zlib (Debian zlib1g-dev). TernCompression (deflate) and TernStore (crc32 of the delivery
+// journal) import this module.
 #ifndef C_TERN_ZLIB_H
 #define C_TERN_ZLIB_H
 #include <zlib.h>
