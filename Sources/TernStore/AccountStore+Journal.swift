@@ -55,7 +55,7 @@ extension AccountStore {
                 let flags = letters.map { $0.hasPrefix("2,") ? SystemFlags(maildirLetters: $0.dropFirst(2)) : [] } ?? record.flags
                 pending.append(PendingAppend(mailbox: target, file: file, size: record.bytes.count, flags: flags,
                                              internalDate: record.internalDate, keywords: record.keywords,
-                                             metadata: MessageMetadata(parsing: record.bytes),
+                                             metadata: MessageMetadata(parsing: record.bytes, withText: false),
                                              uid: target == record.mailbox ? record.uid : nil))
                 indexed[base] = file
             }

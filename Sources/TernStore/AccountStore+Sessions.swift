@@ -289,7 +289,7 @@ extension AccountStore {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(2)!), flags: flags,
                                          internalDate: row.int(4)!, quota: quota, keywords: Keywords.decode(row.string(5) ?? ""),
-                                         metadata: Self.metadata(row, from: 6, header: 12), textSource: row.int(10), emailID: row.string(11)))
+                                         metadata: Self.metadata(row, from: 6, header: 12), emailID: row.string(11)))
         }
         var committed: [Committed] = []
         for result in Self.commit(pending, database: database, mailRoot: root + "/mail", clock: clock) {
@@ -419,7 +419,7 @@ extension AccountStore {
                 let matches = try db.query("""
                     SELECT m.uid FROM messages m
                     WHERE m.id IN (\(subquery))
-                      AND m.mailbox_id = ?2 AND m.expunged_at IS NULL
+                      AND m.mailbox_id = ?2 AND m.expunged_at IS NULL AND m.text_indexed = 1
                     """, [argument, id.rawValue]).map { UID(UInt32($0.int(0)!)) }
                 let unindexed = try db.query("""
                     SELECT uid FROM messages INDEXED BY messages_unindexed

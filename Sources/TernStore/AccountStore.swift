@@ -121,8 +121,10 @@ public final class AccountStore: Sendable {
     /// Writes (transactions, the group commit) go through this connection…
     let database: SharedDatabase
     /// …and reads through this one, so lookups never wait for a commit's fsync (WAL lets readers run beside the
-    /// writer).
+    /// writer). It has `fulltext.sqlite` attached as `ft`, for SEARCH.
     let readDatabase: SharedDatabase
+    /// `fulltext.sqlite`, the full-text tables, written by the background indexer (and purges) only.
+    let textDatabase: SharedDatabase
     let clock: @Sendable () -> Int64
     let committer: GroupCommitter<PendingAppend, Committed>
     /// The folders whose file systems `makeDurable` syncs: the account folder (index and WAL), and `mail/` too if
@@ -160,8 +162,6 @@ public final class AccountStore: Sendable {
         var keywords: [String] = []
         /// The MIME parse done once at delivery (nil: computed on first FETCH instead).
         var metadata: MessageMetadata? = nil
-        /// A copy or restore: the index row whose full-text entry the new row shares.
-        var textSource: Int64? = nil
         /// A copy or restore keeps the message's RFC 8474 EMAILID; nil: a new message, a new id.
         var emailID: String? = nil
         /// A message copied from another server: recorded in `migrated` in the same transaction.
@@ -288,6 +288,16 @@ public final class AccountStore: Sendable {
         """
         ALTER TABLE messages ADD COLUMN header BLOB;
         """,
+        // Version 13: the full-text tables move to their own database file, `fulltext.sqlite` (FullText.swift), so
+        // the background indexer never holds the lock deliveries commit under. Every message is indexed again there
+        // (in the background; SEARCH parses the files of unindexed messages meanwhile). Copies share their
+        // original's entry, found by EMAILID.
+        """
+        DROP TABLE IF EXISTS header_text;
+        DROP TABLE IF EXISTS body_text;
+        UPDATE messages SET text_indexed = 0;
+        CREATE INDEX messages_email ON messages(email_id);
+        """,
     ]
 
     /// Opens (creating) the store of one account at `root`, with INBOX, and recovers from an interrupted write.
@@ -302,6 +312,11 @@ public final class AccountStore: Sendable {
         self.journal = journal
         try DurableFile.makeDirectories(root + "/mail")
         let hadIndex = access(root + "/index.sqlite", F_OK) == 0
+        if !hadIndex {
+            // A rebuilt index numbers its rows anew: the old full-text entries would name other messages.
+            for suffix in ["", "-wal", "-shm"] { unlink(root + "/fulltext.sqlite" + suffix) }
+        }
+        let hadText = access(root + "/fulltext.sqlite", F_OK) == 0
         let database: Database
         do {
             database = try Database(path: root + "/index.sqlite", durableCommits: true)
@@ -312,7 +327,18 @@ public final class AccountStore: Sendable {
         let shared = SharedDatabase(database)
         self.database = shared
         do {
-            readDatabase = SharedDatabase(try Database(path: root + "/index.sqlite", durableCommits: true))
+            let text = try Database(path: root + "/fulltext.sqlite")
+            try text.execute(FullText.schema)
+            // A new (or removed) full-text file: whatever the index marked as indexed is not there any more.
+            if !hadText { try database.execute("UPDATE messages SET text_indexed = 0 WHERE text_indexed = 1") }
+            textDatabase = SharedDatabase(text)
+        } catch {
+            throw .io("index \(root)/fulltext.sqlite: \(error)")
+        }
+        do {
+            let reader = try Database(path: root + "/index.sqlite", durableCommits: true)
+            try reader.query("ATTACH DATABASE ? AS ft", [root + "/fulltext.sqlite"])
+            readDatabase = SharedDatabase(reader)
         } catch {
             throw .io("index \(root)/index.sqlite: \(error)")
         }
@@ -335,6 +361,8 @@ public final class AccountStore: Sendable {
         // Alone with the store: leftovers are a crash's, and recovery may adopt or remove them. Otherwise the process
         // that has it open is alive and its files are in flight; recovery waits for an open with nobody else.
         _ = try openLock.ifAlone { () throws(StoreError) in try recover() }
+        // A rebuilt index, replayed deliveries: their full-text entries are made in the background.
+        if !hadIndex || !hadText || !replay.isEmpty { indexMissingText() }
     }
 
     /// Makes everything this thread wrote before the call durable — message files, their directory entries, the
@@ -592,7 +620,7 @@ public final class AccountStore: Sendable {
                 pending.append(PendingAppend(mailbox: info.id, file: file, size: message.bytes.count, flags: message.flags,
                                              internalDate: message.internalDate ?? clock(),
                                              keywords: Keywords.apply(.replace, message.keywords, to: []),
-                                             metadata: MessageMetadata(parsing: message.bytes), origin: message.origin))
+                                             metadata: MessageMetadata(parsing: message.bytes, withText: false), origin: message.origin))
             } catch {
                 for item in pending { try? DurableFile.remove("\(root)/mail/\(info.id)/cur/\(item.file)") }
                 throw error
@@ -686,13 +714,9 @@ public final class AccountStore: Sendable {
                             try db.query("INSERT OR REPLACE INTO migrated (folder, uidvalidity, old_uid, message_row, old_flags) VALUES (?, ?, ?, ?, ?)",
                                          [origin.folder, Int64(origin.uidValidity), Int64(origin.uid), row, origin.flags])
                         }
-                        if let text = item.metadata?.text {
-                            try FullText.insert(db, row: row, text)
-                        } else if let source = item.textSource, try FullText.copy(db, row: row, from: source) {
-                            // The copy shares its source's entry.
-                        } else {
-                            committed.needsText = true
-                        }
+                        // The full-text entry is written by the background indexer, in its own database (a copy's
+                        // is its original's, copied there).
+                        committed.needsText = true
                         results[index] = .success(committed)
                         try db.query("UPDATE mailboxes SET uidnext = max(uidnext, ?), highest_modseq = ? WHERE id = ?",
                                      [Int64(uid.rawValue) + 1, modseq, item.mailbox.rawValue])
@@ -908,7 +932,7 @@ public final class AccountStore: Sendable {
             }
             pending.append(PendingAppend(mailbox: target.id, file: file, size: Int(row.int(5)!), flags: flags,
                                          internalDate: row.int(4)!, keywords: Keywords.decode(row.string(6) ?? ""),
-                                         metadata: Self.metadata(row, from: 7, header: 12), textSource: id, emailID: row.string(11)))
+                                         metadata: Self.metadata(row, from: 7, header: 12), emailID: row.string(11)))
             names.append(name)
             sources.append(source)
         }
@@ -922,6 +946,7 @@ public final class AccountStore: Sendable {
         try journal?.checkpoint()
         TextIndexer.shared.enqueue(self, rows: committed.filter(\.needsText).map(\.row))
         // The old rows and files go; the restored copies are the messages now.
+        deleteText(ids)
         try run { db in
             try db.transaction {
                 for id in ids {
@@ -947,6 +972,7 @@ public final class AccountStore: Sendable {
         }
         // A journal record of a message removed here would bring it back at a replay.
         if !rows.isEmpty { try journal?.checkpoint() }
+        deleteText(rows.map { $0.int(0)! })
         for row in rows {
             try DurableFile.remove("\(root)/mail/\(row.int(1)!)/cur/\(row.string(2)!)")
             try run { db in
@@ -1016,7 +1042,7 @@ public final class AccountStore: Sendable {
                         let expungedAt = metadata.deletedAt ?? log?.expunged[uid]
                         // The MIME parse and full-text entry a delivery would have made (unreadable files get none and
                         // are parsed when fetched).
-                        let parsed = (try? DurableFile.read(maildir.cur + "/" + file)).map { MessageMetadata(parsing: $0) }
+                        let parsed = (try? DurableFile.read(maildir.cur + "/" + file)).map { MessageMetadata(parsing: $0, withText: false) }
                         try db.query("""
                             INSERT INTO messages (mailbox_id, uid, file, size, internal_date, save_date, flags, keywords, modseq,
                                                   expunged_at, envelope, body_structure, body, sent_date, email_id)
@@ -1024,7 +1050,6 @@ public final class AccountStore: Sendable {
                             """, [id, Int64(uid), file, Int64(status.st_size), Int64(status.st_mtim.tv_sec), now,
                                   flags.rawValue, log?.keywords[uid] ?? "", modseq, expungedAt, parsed?.envelope,
                                   parsed?.bodyStructure, parsed?.body, parsed?.sentDate])
-                        if let text = parsed?.text { try FullText.insert(db, row: db.lastInsertRowID, text) }
                         if expungedAt == nil { try Self.addUsage(db, bytes: Int64(status.st_size), messages: 1) }
                     }
                     try db.query("UPDATE mailboxes SET uidnext = ? WHERE id = ?", [Int64(next), id])
@@ -1084,26 +1109,38 @@ public final class AccountStore: Sendable {
                 let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
                 _ = try committer.submit(PendingAppend(mailbox: MailboxID(id), file: file, size: Int(status.st_size),
                                                        flags: flags, internalDate: Int64(status.st_mtim.tv_sec),
-                                                       metadata: (try? DurableFile.read(path)).map { MessageMetadata(parsing: $0) }))
+                                                       metadata: (try? DurableFile.read(path)).map { MessageMetadata(parsing: $0, withText: false) }))
                 adopted = true
             }
         }
         if adopted { try makeDurable() }
     }
 
-    /// Deletes row `id` and its full-text entry for good, moving `purged_modseq` past it (VANISHED can no longer
-    /// report its expunge exactly): purges, restores and recovery.
+    /// Deletes row `id` for good, moving `purged_modseq` past it (VANISHED can no longer report its expunge
+    /// exactly): purges, restores and recovery. Its full-text entry goes first (`deleteText`).
     static func deleteRow(_ db: Database, _ id: Int64) throws {
         try db.query("""
             UPDATE state SET value = max(value, (SELECT modseq FROM messages WHERE id = ?)) WHERE key = 'purged_modseq'
             """, [id])
         try db.query("DELETE FROM messages WHERE id = ?", [id])
-        try FullText.delete(db, row: id)
+    }
+
+    /// Removes the full-text entries of rows about to be deleted from `fulltext.sqlite` — before the rows go, so the
+    /// ids cannot have been given to new rows yet (a row id can be reused once its row is gone). Only expunged rows
+    /// (which SEARCH never returns) or rows without files are deleted. Best effort: an entry left behind (a full
+    /// disk) is never used — SEARCH takes entries only of rows marked indexed, and the indexer replaces whatever
+    /// entry a row id has before marking it.
+    func deleteText(_ rows: [Int64]) {
+        guard !rows.isEmpty else { return }
+        try? textDatabase.withDatabase { db in
+            try db.relaxedTransaction { for row in rows { try FullText.delete(db, row: row) } }
+        }
     }
 
     /// Removes an index row whose file is gone, with its full-text entry and migration record (so a migration
     /// copies that message again), and moves `purged_modseq` past it.
     private func removeRowWithoutFile(_ row: Int64) throws(StoreError) {
+        deleteText([row])
         try run { db in
             try db.transaction {
                 guard let found = try db.query("SELECT size, expunged_at FROM messages WHERE id = ?", [row]).first else { return }

@@ -1,30 +1,41 @@
 // The full-text index: two FTS5 tables with the trigram tokenizer (any substring of 3+ characters is an index
 // lookup, which is IMAP SEARCH's semantics), keyed by the message's row id. Header fields and body text are kept in
 // separate tables so a SUBJECT or FROM search walks only the small header index, never the body's large one.
+// They live in their own database file, `fulltext.sqlite` (attached as `ft` to the store's read connection), written
+// only by the background indexer and by purges: the FTS writes (most of the index's I/O and CPU) never hold the lock
+// under which deliveries commit. `messages.text_indexed` (in index.sqlite) says which rows' entries are complete;
+// it is set after the entry is written, so an entry without the mark is ignored and replaced.
 
 import TernSQLite
 
 enum FullText {
     static let headerColumns = ["subject", "sender", "recipient", "cc", "bcc", "headers"]
 
+    /// The tables of `fulltext.sqlite`.
+    static let schema = """
+        CREATE VIRTUAL TABLE IF NOT EXISTS header_text USING fts5(subject, sender, recipient, cc, bcc, headers, tokenize = 'trigram');
+        CREATE VIRTUAL TABLE IF NOT EXISTS body_text USING fts5(body, tokenize = 'trigram');
+        """
+
+    /// Writes row `row`'s entry in `fulltext.sqlite` (`db`), replacing any left by an earlier row with that id.
     static func insert(_ db: Database, row: Int64, _ text: SearchableText) throws {
+        try delete(db, row: row)
         let values = text.values.map { $0 as any SQLiteBindable }
         try db.query("INSERT INTO header_text (rowid, subject, sender, recipient, cc, bcc, headers) VALUES (?, ?, ?, ?, ?, ?, ?)",
                      [row] + values.prefix(6))
         try db.query("INSERT INTO body_text (rowid, body) VALUES (?, ?)", [row, values[6]])
-        try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
     }
 
-    /// Gives row `row` the entry of row `source` (copies and restores share the text). False if it had none.
-    @discardableResult
+    /// Gives row `row` the entry of row `source` (a copy, a restore: the same message). False if it had none.
     static func copy(_ db: Database, row: Int64, from source: Int64) throws -> Bool {
+        guard try !db.query("SELECT 1 FROM header_text WHERE rowid = ?", [source]).isEmpty,
+              try !db.query("SELECT 1 FROM body_text WHERE rowid = ?", [source]).isEmpty else { return false }
+        try delete(db, row: row)
         try db.query("""
             INSERT INTO header_text (rowid, subject, sender, recipient, cc, bcc, headers)
             SELECT ?, subject, sender, recipient, cc, bcc, headers FROM header_text WHERE rowid = ?
             """, [row, source])
-        guard db.changes > 0 else { return false }
         try db.query("INSERT INTO body_text (rowid, body) SELECT ?, body FROM body_text WHERE rowid = ?", [row, source])
-        try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row])
         return true
     }
 
@@ -43,10 +54,10 @@ enum FullText {
             for character in lowered { phrase += character == "\"" ? "\"\"" : String(character) }
             phrase += "\""
             switch column {
-            case "body": return ("SELECT rowid FROM body_text WHERE body_text MATCH ?1", phrase)
-            case let column?: return ("SELECT rowid FROM header_text WHERE header_text MATCH ?1", "\(column) : " + phrase)
+            case "body": return ("SELECT rowid FROM ft.body_text WHERE body_text MATCH ?1", phrase)
+            case let column?: return ("SELECT rowid FROM ft.header_text WHERE header_text MATCH ?1", "\(column) : " + phrase)
             case nil:
-                return ("SELECT rowid FROM header_text WHERE header_text MATCH ?1 UNION SELECT rowid FROM body_text WHERE body_text MATCH ?1",
+                return ("SELECT rowid FROM ft.header_text WHERE header_text MATCH ?1 UNION SELECT rowid FROM ft.body_text WHERE body_text MATCH ?1",
                         phrase)
             }
         }
@@ -59,10 +70,10 @@ enum FullText {
         let pattern = "%" + escaped + "%"
         func like(_ columns: [String]) -> String { columns.map { "\($0) LIKE ?1 ESCAPE '\\'" }.joined(separator: " OR ") }
         switch column {
-        case "body": return ("SELECT rowid FROM body_text WHERE body LIKE ?1 ESCAPE '\\'", pattern)
-        case let column?: return ("SELECT rowid FROM header_text WHERE \(column) LIKE ?1 ESCAPE '\\'", pattern)
+        case "body": return ("SELECT rowid FROM ft.body_text WHERE body LIKE ?1 ESCAPE '\\'", pattern)
+        case let column?: return ("SELECT rowid FROM ft.header_text WHERE \(column) LIKE ?1 ESCAPE '\\'", pattern)
         case nil:
-            return ("SELECT rowid FROM header_text WHERE \(like(headerColumns)) UNION SELECT rowid FROM body_text WHERE body LIKE ?1 ESCAPE '\\'",
+            return ("SELECT rowid FROM ft.header_text WHERE \(like(headerColumns)) UNION SELECT rowid FROM ft.body_text WHERE body LIKE ?1 ESCAPE '\\'",
                     pattern)
         }
     }

@@ -74,35 +74,58 @@ final class TextIndexer: Sendable {
 }
 
 extension AccountStore {
-    /// Decodes the files of `rows` (outside the database lock) and writes their entries in one transaction.
+    /// Writes the entries of `rows` in `fulltext.sqlite` — a copy's from its original (same EMAILID) when that one
+    /// has its entry, otherwise from the decoded file — then marks them indexed in one short transaction of the
+    /// index. Decoding happens outside any lock, the FTS writes under the text database's lock only: a delivery
+    /// committing meanwhile waits for neither.
     func writeTextEntries(_ rows: [Int64]) {
-        let files: [(Int64, String)]
+        struct Work { let row: Int64; let path: String; let sibling: Int64? }
+        let work: [Work]
         do throws(StoreError) {
-            files = try read { db in
-                try rows.compactMap { id -> (Int64, String)? in
+            work = try read { db in
+                try rows.compactMap { id -> Work? in
                     // A row expunged meanwhile is not indexed (SEARCH never looks at it; a restore makes a new row,
                     // which is queued then): mail deleted right after arriving costs no index work.
                     guard let row = try db.query("""
-                        SELECT mailbox_id, file FROM messages WHERE id = ? AND text_indexed = 0 AND expunged_at IS NULL
+                        SELECT mailbox_id, file, email_id FROM messages WHERE id = ? AND text_indexed = 0 AND expunged_at IS NULL
                         """, [id]).first
                     else { return nil }
-                    return (id, "\(root)/mail/\(row.int(0)!)/cur/\(row.string(1)!)")
+                    let sibling = try row.string(2).flatMap { email in
+                        try db.query("SELECT id FROM messages WHERE email_id = ? AND text_indexed = 1 AND id != ? LIMIT 1",
+                                     [email, id]).first?.int(0)
+                    }
+                    return Work(row: id, path: "\(root)/mail/\(row.int(0)!)/cur/\(row.string(1)!)", sibling: sibling)
                 }
             }
         } catch {
-            return  // the row stays unindexed; SEARCH parses its file
+            return  // the rows stay unindexed; SEARCH parses their files
         }
-        let texts = files.compactMap { id, path -> (Int64, SearchableText)? in
-            guard let bytes = try? DurableFile.read(path) else { return nil }
-            return (id, SearchableText(parsing: bytes))
+        var texts: [Int64: SearchableText] = [:]
+        for item in work where item.sibling == nil {
+            if let bytes = try? DurableFile.read(item.path) { texts[item.row] = SearchableText(parsing: bytes) }
         }
-        guard !texts.isEmpty else { return }
+        var written: [Int64] = []
+        try? textDatabase.withDatabase { db in
+            try db.relaxedTransaction {
+                for item in work {
+                    if let sibling = item.sibling, try FullText.copy(db, row: item.row, from: sibling) {
+                        written.append(item.row)
+                        continue
+                    }
+                    var text = texts[item.row]
+                    if text == nil, item.sibling != nil, let bytes = try? DurableFile.read(item.path) {
+                        text = SearchableText(parsing: bytes)  // the original's entry went meanwhile
+                    }
+                    guard let text else { continue }
+                    try FullText.insert(db, row: item.row, text)
+                    written.append(item.row)
+                }
+            }
+        }
+        guard !written.isEmpty else { return }
         try? run { db in
             try db.relaxedTransaction {
-                for (id, text) in texts
-                where try !db.query("SELECT 1 FROM messages WHERE id = ? AND text_indexed = 0 AND expunged_at IS NULL", [id]).isEmpty {
-                    try FullText.insert(db, row: id, text)
-                }
+                for row in written { try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row]) }
             }
         }
     }

@@ -37,16 +37,15 @@ import TernSQLite
         // Back to the state of a row the indexer has not reached yet, then expunged.
         let row: Int64 = try store.run { db in
             let id = try db.query("SELECT id FROM messages WHERE uid = 1").first!.int(0)!
-            try FullText.delete(db, row: id)
             try db.query("UPDATE messages SET text_indexed = 0 WHERE id = ?", [id])
             return id
         }
+        try store.textDatabase.withDatabase { db in try FullText.delete(db, row: row) }
         try store.expunge("INBOX", uids: [UID(1)])
         store.writeTextEntries([row])
         let indexed: Bool = try store.run { db in
             try db.query("SELECT text_indexed FROM messages WHERE id = ?", [row]).first!.int(0)! == 1
-                || !db.query("SELECT 1 FROM header_text WHERE rowid = ?", [row]).isEmpty
-        }
+        } || !(try store.textDatabase.withDatabase { db in try db.query("SELECT 1 FROM header_text WHERE rowid = ?", [row]) }).isEmpty
         #expect(!indexed, "an expunged row got a full-text entry")
 
         let restored = try store.restore(try store.deletedMessages().map(\.id))
@@ -54,5 +53,59 @@ import TernSQLite
         AccountStore.waitForTextIndex()
         let found = try store.textSearch(inbox, column: "subject", needle: "quarterly")
         #expect(found.matches == [UID(2)] && found.unindexed.isEmpty)
+    }
+}
+
+
+/// The full-text tables live in `fulltext.sqlite`, apart from the index deliveries commit to.
+@Suite struct SeparateTextDatabaseTests {
+    /// An entry the index does not mark as complete is never used, and is replaced when its row is indexed: what a
+    /// crash or a reused row id can leave, since the two files commit apart.
+    @Test func entriesWithoutTheIndexMarkAreIgnoredThenReplaced() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try store.append(to: "INBOX", message("quarterly figures"))
+        AccountStore.waitForTextIndex()
+        let inbox = try #require(try store.mailbox(named: "INBOX")).id
+        #expect(try store.textSearch(inbox, column: "subject", needle: "quarterly").matches == [UID(1)])
+        #expect(FileManager.default.fileExists(atPath: root + "/fulltext.sqlite"))
+        // A stale entry under the row's id (another message's text), and the row not marked.
+        let row: Int64 = try store.run { db in
+            let id = try db.query("SELECT id FROM messages WHERE uid = 1").first!.int(0)!
+            try db.query("UPDATE messages SET text_indexed = 0 WHERE id = ?", [id])
+            return id
+        }
+        try store.textDatabase.withDatabase { db in
+            try FullText.insert(db, row: row, SearchableText(parsing: message("stale subject")))
+        }
+        let before = try store.textSearch(inbox, column: "subject", needle: "stale")
+        #expect(before.matches.isEmpty && before.unindexed == [UID(1)], "an unmarked entry is not a match")
+        store.writeTextEntries([row])
+        #expect(try store.textSearch(inbox, column: "subject", needle: "stale").matches.isEmpty)
+        #expect(try store.textSearch(inbox, column: "subject", needle: "quarterly").matches == [UID(1)])
+    }
+
+    /// A copy takes its original's entry (same EMAILID) instead of decoding the file again; a purge removes the
+    /// entries of what it deletes.
+    @Test func copiesShareTheEntryAndPurgesRemoveIt() throws {
+        let (store, root) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try store.append(to: "INBOX", message("quarterly figures"))
+        _ = try store.createMailbox("Archive")
+        AccountStore.waitForTextIndex()
+        let inbox = try #require(try store.mailbox(named: "INBOX")).id
+        let archive = try #require(try store.mailbox(named: "Archive")).id
+        // The original's entry says something its file does not: a copy indexed from the entry shows it.
+        let original: Int64 = try store.run { db in try db.query("SELECT id FROM messages WHERE uid = 1").first!.int(0)! }
+        try store.textDatabase.withDatabase { db in
+            try FullText.insert(db, row: original, SearchableText(parsing: message("quarterly figures marker")))
+        }
+        _ = try store.copy(from: inbox, uids: [UID(1)], to: "Archive")
+        AccountStore.waitForTextIndex()
+        #expect(try store.textSearch(archive, column: "subject", needle: "marker").matches == [UID(1)], "copied, not re-decoded")
+        try store.expunge("INBOX", uids: [UID(1)])
+        #expect(try store.purge(retentionDays: 0) == 1)
+        let left = try store.textDatabase.withDatabase { db in try db.query("SELECT count(*) FROM header_text").first!.int(0)! }
+        #expect(left == 1, "only the copy's entry is left")
     }
 }

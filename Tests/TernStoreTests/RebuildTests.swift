@@ -57,9 +57,10 @@ func removeIndex(_ root: String) throws {
         }
         #expect(try rebuilt.deletedMessages().count == deletedBefore)
         #expect(try rebuilt.read("Projekte/Übersicht", uid: UID(1)) == message("p"))
-        // The rebuild parses each file like a delivery: cached envelope, full-text entry.
+        // The rebuild parses each file like a delivery: cached envelope; the full-text entry follows in the background.
         let box = try #require(try rebuilt.mailbox(named: "Projekte/Übersicht"))
         #expect(try rebuilt.records(box.id, uids: [UID(1)]).first?.metadata != nil)
+        AccountStore.waitForTextIndex()
         let found = try rebuilt.textSearch(box.id, column: "subject", needle: "p")
         #expect(found.matches.contains(UID(1)) && found.unindexed.isEmpty)
         // The deleted mailbox's messages are still restorable.
