@@ -1,7 +1,10 @@
 // One `AccountStore` per account per process, shared by every session and delivery of that account: the change bus
 // lives on the store, so sessions only see each other's changes if they share it. Stores open on first use; one
-// nobody uses any more is closed by the next `checkExternalChanges` pass, on the daemon's watch thread — closing
-// SQLite may checkpoint the WAL (disk I/O), which must not happen on the event loop whose session let go last.
+// nobody has used for `idleLinger` is closed by a `checkExternalChanges` pass, on the daemon's watch thread — closing
+// SQLite may checkpoint the WAL (disk I/O), which must not happen on the event loop whose session let go last. The
+// linger keeps the store of an account that receives mail now and then open between deliveries: opening one costs
+// three SQLite connections and a recovery pass over its folders (bench/smtp, one message per session to 50
+// accounts: every delivery reopened its store).
 
 import Synchronization
 
@@ -10,14 +13,17 @@ public final class StoreRegistry: Sendable {
     /// ternd's delivery journal, given to every store it opens (nil: appends wait for a syncfs).
     public let journal: DeliveryJournal?
     private let clock: @Sendable () -> Int64
-    private let entries = Mutex<[String: (store: AccountStore, users: Int)]>([:])
+    /// How long a store nobody uses stays open.
+    private let idleLinger: Duration
+    private let entries = Mutex<[String: (store: AccountStore, users: Int, idleSince: ContinuousClock.Instant)]>([:])
     /// Serialises opening, so two sessions logging in at once do not both run an account's recovery.
     private let opening = Mutex<Void>(())
 
-    public init(dataDirectory: String, journal: DeliveryJournal? = nil,
+    public init(dataDirectory: String, journal: DeliveryJournal? = nil, idleLinger: Duration = .seconds(60),
                 clock: @escaping @Sendable () -> Int64 = AccountStore.systemClock) {
         self.dataDirectory = dataDirectory
         self.journal = journal
+        self.idleLinger = idleLinger
         self.clock = clock
     }
 
@@ -67,8 +73,9 @@ public final class StoreRegistry: Sendable {
     @discardableResult
     public func checkExternalChanges() -> Int {
         // Stores nobody uses go first; they are released here, on this thread, when `unused` goes out of scope.
+        let now = ContinuousClock.now
         let unused: [AccountStore] = entries.withLock { entries in
-            let idle = entries.filter { $0.value.users == 0 }
+            let idle = entries.filter { $0.value.users == 0 && now - $0.value.idleSince >= idleLinger }
             for account in idle.keys { entries[account] = nil }
             return idle.values.map(\.store)
         }
@@ -103,7 +110,7 @@ public final class StoreRegistry: Sendable {
             let store = try open(root: AccountLocation.root(dataDirectory: dataDirectory, account: account))
             // Full-text entries a crash left unwritten (or an index older than them) are made in the background.
             store.indexMissingText()
-            entries.withLock { $0[account] = (store, 1) }
+            entries.withLock { $0[account] = (store, 1, .now) }
             // The watch compares against the version at opening, so a change right after it is not missed.
             if let version = store.dataVersion() { versions.withLock { $0[account] = version } }
             return store
@@ -114,16 +121,17 @@ public final class StoreRegistry: Sendable {
     private func retainOpen(_ account: String) -> AccountStore? {
         entries.withLock { entries in
             guard let entry = entries[account] else { return nil }
-            entries[account] = (entry.store, entry.users + 1)
+            entries[account] = (entry.store, entry.users + 1, entry.idleSince)
             return entry.store
         }
     }
 
-    /// One user fewer. The store stays open (a reconnecting phone finds it) until the next watch pass.
+    /// One user fewer. The store stays open (a reconnecting phone, the next delivery find it) for `idleLinger`.
     public func release(_ account: String) {
         entries.withLock { entries in
             guard let entry = entries[account] else { return }
-            entries[account] = (entry.store, max(0, entry.users - 1))
+            let users = max(0, entry.users - 1)
+            entries[account] = (entry.store, users, users == 0 ? .now : entry.idleSince)
         }
     }
 

@@ -253,7 +253,7 @@ import TernSQLite
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let path = data + "/delivery.journal"
         do {
-            let registry = StoreRegistry(dataDirectory: data, journal: try DeliveryJournal.open(path: path, capacityMB: 4))
+            let registry = StoreRegistry(dataDirectory: data, journal: try DeliveryJournal.open(path: path, capacityMB: 4), idleLinger: .zero)
             for account in ["a@example.com", "b@example.com"] {
                 let store = try registry.acquire(account)
                 try store.append(to: "INBOX", message("for \(account)"))

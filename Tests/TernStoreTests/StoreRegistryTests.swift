@@ -1,5 +1,5 @@
-// The registry: one store per account shared by its users; an unused store is closed by the watch pass (not by the
-// thread that let go); commits by another process are announced as `.changedElsewhere`.
+// The registry: one store per account shared by its users; a store unused for the linger is closed by the watch
+// pass (not by the thread that let go); commits by another process are announced as `.changedElsewhere`.
 
 import Foundation
 import Synchronization
@@ -10,7 +10,7 @@ import Testing
     @Test func sharedWhileUsedClosedByTheWatchPassAndOtherProcessesAnnounced() throws {
         let data = NSTemporaryDirectory() + "tern-registry-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let registry = StoreRegistry(dataDirectory: data)
+        let registry = StoreRegistry(dataDirectory: data, idleLinger: .milliseconds(200))
         let first = try registry.acquire("a@example.com")
         let second = try registry.acquire("a@example.com")
         #expect(first === second)
@@ -25,7 +25,10 @@ import Testing
         subscription.cancel()
         registry.release("a@example.com")
         registry.release("a@example.com")
-        #expect(registry.openCount == 1, "kept open until the watch pass")
+        registry.checkExternalChanges()
+        #expect(registry.openCount == 1, "kept open for the linger")
+        usleep(250_000)
+        #expect(registry.openCount == 1, "closed by a watch pass, not by the last user or the clock alone")
         registry.checkExternalChanges()
         #expect(registry.openCount == 0)
     }
