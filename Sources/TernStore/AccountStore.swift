@@ -328,6 +328,8 @@ public final class AccountStore: Sendable {
         self.database = shared
         do {
             let text = try Database(path: root + "/fulltext.sqlite")
+            // This connection only writes (SEARCH reads through the read connection): no memory map, a small cache.
+            try text.execute("PRAGMA mmap_size = 0; PRAGMA cache_size = -256")
             try text.execute(FullText.schema)
             // A new (or removed) full-text file: whatever the index marked as indexed is not there any more.
             if !hadText { try database.execute("UPDATE messages SET text_indexed = 0 WHERE text_indexed = 1") }
