@@ -287,8 +287,12 @@ public final class Server: @unchecked Sendable {
         guard let stores, let journal = stores.journal else { return }
         let pending = journal.pendingRoots.count
         let replayed = try stores.replayJournal()
+        let skipped = stores.skippedJournalRecords
         if replayed > 0 {
             logger.notice("delivery journal replayed", metadata: ["deliveries": "\(replayed)", "accounts": "\(pending)"])
+        }
+        if skipped > 0 {
+            logger.warning("delivery journal: account folders gone, deliveries not replayed", metadata: ["deliveries": "\(skipped)"])
         }
     }
 

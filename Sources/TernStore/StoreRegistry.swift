@@ -6,6 +6,7 @@
 // three SQLite connections and a recovery pass over its folders (bench/smtp, one message per session to 50
 // accounts: every delivery reopened its store).
 
+import Glibc
 import Synchronization
 
 public final class StoreRegistry: Sendable {
@@ -39,6 +40,10 @@ public final class StoreRegistry: Sendable {
         }
     }
 
+    private let skippedReplays = Mutex(0)
+    /// Journal records whose account folder no longer existed at the replay (see `replayJournal`).
+    public var skippedJournalRecords: Int { skippedReplays.withLock { $0 } }
+
     /// Replays what the delivery journal holds from the last run into every account it names (stores opened at
     /// first use replay their own share first), then empties it. ternd calls it once it runs as its own user, so
     /// the files it writes have the right owner. Returns the number of deliveries replayed.
@@ -49,7 +54,12 @@ public final class StoreRegistry: Sendable {
         for root in journal.pendingRoots {
             try opening.withLock { _ throws(StoreError) in
                 let records = journal.takeRecords(for: root)
-                guard !records.isEmpty else { return }
+                // An account folder gone since (removed by hand, the data folder moved): nowhere to put them back,
+                // and making a new store there would only hide them.
+                guard !records.isEmpty, access(root, F_OK) == 0 else {
+                    skippedReplays.withLock { $0 += records.count }
+                    return
+                }
                 count += records.count
                 do throws(StoreError) {
                     _ = try AccountStore(root: root, clock: clock, replay: records)

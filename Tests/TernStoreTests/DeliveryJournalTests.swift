@@ -254,7 +254,7 @@ import TernSQLite
         let path = data + "/delivery.journal"
         do {
             let registry = StoreRegistry(dataDirectory: data, journal: try DeliveryJournal.open(path: path, capacityMB: 4), idleLinger: .zero)
-            for account in ["a@example.com", "b@example.com"] {
+            for account in ["a@example.com", "b@example.com", "gone@example.com"] {
                 let store = try registry.acquire(account)
                 try store.append(to: "INBOX", message("for \(account)"))
                 registry.release(account)
@@ -266,15 +266,19 @@ import TernSQLite
         for root in roots {
             try FileManager.default.removeItem(atPath: cur(root) + "/" + fileName(of: "for \(root.split(separator: "/").last!)", in: cur(root)))
         }
+        let gone = AccountLocation.root(dataDirectory: data, account: "gone@example.com")
+        try FileManager.default.removeItem(atPath: gone)
         let journal = try DeliveryJournal.open(path: path, capacityMB: 4)
-        #expect(journal.pendingRoots == roots.sorted())
+        #expect(journal.pendingRoots == (roots + [gone]).sorted())
         let registry = StoreRegistry(dataDirectory: data, journal: journal)
         // A store opened before the replay pass replays its own share.
         let store = try registry.acquire("a@example.com")
         #expect(try store.read("INBOX", uid: UID(1)) == message("for a@example.com"))
         registry.release("a@example.com")
-        #expect(journal.pendingRoots == [roots[1]])
+        #expect(journal.pendingRoots == [roots[1], gone])
         #expect(try registry.replayJournal() == 1)
+        #expect(registry.skippedJournalRecords == 1, "a folder removed since is not made again")
+        #expect(!FileManager.default.fileExists(atPath: gone))
         #expect(journal.pendingRoots.isEmpty && journal.pendingBytes == 0)
         let other = try registry.acquire("b@example.com")
         #expect(try other.read("INBOX", uid: UID(1)) == message("for b@example.com"))
