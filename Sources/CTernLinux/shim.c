@@ -34,6 +34,10 @@ int c_tern_open_unnamed(const char *directory) {
     return open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 }
 
+int c_tern_open_direct_sync(const char *path) {
+    return open(path, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
+}
+
 int c_tern_link_unnamed(int fd, const char *path) {
     char source[64];
     snprintf(source, sizeof source, "/proc/self/fd/%d", fd);

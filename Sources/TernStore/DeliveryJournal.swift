@@ -20,6 +20,7 @@
 // back — the file rewritten, the row re-inserted with its UID when that UID is still free (AccountStore.replay).
 // Then a checkpoint. The journal file is locked (flock) by the one process that writes it.
 
+internal import CTernLinux
 internal import CTernZlib
 import Glibc
 import Synchronization
@@ -238,6 +239,8 @@ private final class JournalFile: Sendable {
         /// Folders whose file systems hold deliveries journaled since the last checkpoint.
         var roots: Set<String>
         var checkpoints = 0
+        /// The bytes of the block `end` falls in, from its start to `end` (direct writes rewrite whole blocks).
+        var tail: [UInt8] = []
         /// Records read at open, by account folder, until their stores replay them.
         var pending: [String: [JournalRecord]] = [:]
     }
@@ -248,16 +251,27 @@ private final class JournalFile: Sendable {
     let path: String
     let capacity: Int
     private let fd: Int32
+    /// The same file opened O_DIRECT | O_DSYNC for records (nil where the file system cannot: then buffered writes
+    /// and fdatasync). Measured here with other files being written meanwhile: mean 0.35-0.47 ms against 0.53-0.67
+    /// for pwrite + fdatasync, p90 0.5 ms against 1.1.
+    private let directFD: Int32?
     private let state: Mutex<State>
+    /// Direct writes: offsets, lengths and memory aligned to this.
+    static let block = 4096
 
     private init(path: String, fd: Int32, capacity: Int, state: State) {
         self.path = path
         self.fd = fd
         self.capacity = max(capacity, JournalCoding.headerSize + (1 << 20))
+        let direct = c_tern_open_direct_sync(path)
+        directFD = direct >= 0 ? direct : nil
         self.state = Mutex(state)
     }
 
-    deinit { close(fd) }
+    deinit {
+        if let directFD { close(directFD) }
+        close(fd)
+    }
 
     static func open(path: String, capacity: Int) throws(StoreError) -> (JournalFile, [JournalRecord]) {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -272,8 +286,12 @@ private final class JournalFile: Sendable {
             if let epoch = JournalCoding.epoch(ofHeader: head[...]) {
                 let body = try Self.read(fd, count: size - JournalCoding.headerSize, at: JournalCoding.headerSize, path)
                 let (records, length) = JournalCoding.records(in: body[...], epoch: epoch)
+                let end = JournalCoding.headerSize + length
+                // The partial block the records end in: the first direct write rewrites it whole.
+                let blockStart = end / block * block
+                let tail = Array(body[(blockStart - JournalCoding.headerSize)..<length])
                 let file = JournalFile(path: path, fd: fd, capacity: capacity, state: State(
-                    epoch: epoch, end: JournalCoding.headerSize + length, allocated: size, roots: Set(records.map(\.root))))
+                    epoch: epoch, end: end, allocated: size, roots: Set(records.map(\.root)), tail: tail))
                 return (file, records)
             }
             // New (or a header that never reached the disk: then no record was ever acknowledged).
@@ -325,6 +343,7 @@ private final class JournalFile: Sendable {
         guard fdatasync(fd) == 0 else { throw DurableFile.error("fdatasync", path) }
         state.epoch = epoch
         state.end = JournalCoding.headerSize
+        state.tail = []
         state.roots = []
         state.checkpoints += 1
     }
@@ -367,9 +386,11 @@ private final class JournalFile: Sendable {
     }
 
     private func write(_ entries: [Entry], size total: Int, _ state: inout State) throws(StoreError) {
-        if state.end + total > state.allocated {
+        // Direct writes cover whole blocks: the end rounded up must be allocated too.
+        let needed = directFD == nil ? state.end + total : (state.end + total + Self.block - 1) / Self.block * Self.block
+        if needed > state.allocated {
             // Grow: zeros written and fsynced (size and allocation are metadata), once per `growth` bytes.
-            let target = min(capacity, (state.end + total + Self.growth - 1) / Self.growth * Self.growth)
+            let target = min(max(capacity, needed), (needed + Self.growth - 1) / Self.growth * Self.growth)
             let zeros = [UInt8](repeating: 0, count: 1 << 20)
             var offset = state.allocated
             while offset < target {
@@ -381,14 +402,51 @@ private final class JournalFile: Sendable {
             state.allocated = target
         }
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(total)
+        buffer.reserveCapacity(state.tail.count + total + Self.block)
+        // Direct: from the start of the block `end` is in (its earlier bytes written again, the same bytes, so a torn
+        // write cannot damage them), padded with zeros to whole blocks.
+        if directFD != nil { buffer += state.tail }
         for entry in entries {
             buffer += JournalCoding.record(payload: entry.payload, crc: entry.crc, epoch: state.epoch)
         }
-        try Self.write(fd, buffer, at: state.end, path)
-        guard fdatasync(fd) == 0 else { throw DurableFile.error("fdatasync", path) }
-        state.end += total
+        let newEnd = state.end + total
+        if let directFD {
+            let start = state.end - state.tail.count
+            let used = buffer.count
+            buffer += [UInt8](repeating: 0, count: (Self.block - used % Self.block) % Self.block)
+            let code = Self.writeDirect(directFD, buffer, at: start)
+            if code == EINVAL {
+                // The device wants another alignment: this batch the buffered way.
+                try Self.write(fd, Array(buffer[state.tail.count..<used]), at: state.end, path)
+                guard fdatasync(fd) == 0 else { throw DurableFile.error("fdatasync", path) }
+            } else if code != 0 {
+                throw DurableFile.error("pwrite(O_DIRECT)", path, errno: code)
+            }
+            let tailStart = newEnd / Self.block * Self.block
+            state.tail = Array(buffer[(tailStart - start)..<used])
+        } else {
+            try Self.write(fd, buffer, at: state.end, path)
+            guard fdatasync(fd) == 0 else { throw DurableFile.error("fdatasync", path) }
+        }
+        state.end = newEnd
         for entry in entries { state.roots.formUnion(entry.roots) }
+    }
+
+    /// One write through the O_DIRECT | O_DSYNC descriptor, from memory aligned as it needs; durable when it returns.
+    /// Returns 0 or the errno.
+    private static func writeDirect(_ fd: Int32, _ bytes: [UInt8], at offset: Int) -> Int32 {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: block)
+        defer { memory.deallocate() }
+        bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        var done = 0
+        var failure: Int32 = 0
+        while done < bytes.count {
+            let put = pwrite(fd, memory + done, bytes.count - done, off_t(offset + done))
+            if put < 0 && errno == EINTR { continue }
+            if put < 0 { failure = errno; break }
+            done += put
+        }
+        return failure
     }
 
     private static func size(_ fd: Int32, _ path: String) throws(StoreError) -> Int {

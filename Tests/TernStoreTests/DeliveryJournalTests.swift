@@ -85,6 +85,24 @@ import TernSQLite
         #expect(journal.pendingRoots.isEmpty, "a checkpoint empties it for good")
     }
 
+    /// Records appended after a reopen go after the ones already there (direct writes rewrite the partial block they
+    /// end in), and every one of them reads back, through several reopenings.
+    @Test func appendsAfterReopeningKeepEarlierRecords() throws {
+        let path = temporary("reopen")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var all: [JournalRecord] = []
+        for round in 0..<4 {
+            let journal = try DeliveryJournal.open(path: path, capacityMB: 1)
+            #expect(journal.takeRecords(for: "/r") == all, "round \(round)")
+            for n in 0..<(round + 2) {
+                let next = record(round * 10 + n, root: "/r", size: 700 + round * 1000 + n * 333)
+                #expect(try journal.append(next, roots: []))
+                all.append(next)
+            }
+        }
+        #expect(try DeliveryJournal.open(path: path, capacityMB: 1).takeRecords(for: "/r") == all)
+    }
+
     @Test func aFullJournalIsCheckpointedAndLargeMessagesAreNotJournaled() throws {
         let path = temporary("full")
         let root = temporary("store")

@@ -51,6 +51,11 @@ int c_tern_syncfs(int fd);
 /// Opens an unnamed file in `directory` for writing (O_TMPFILE, 0600); -1 with errno if the file system cannot.
 int c_tern_open_unnamed(const char *directory);
 
+/// Opens an existing file for writes that bypass the page cache and are durable when they return (O_DIRECT |
+/// O_DSYNC: the data goes with FUA where the device has it, so it need not wait for other writes queued in the
+/// device's cache the way a cache flush does); -1 with errno where the file system cannot (tmpfs).
+int c_tern_open_direct_sync(const char *path);
+
 /// Gives the unnamed file `fd` the name `path` (linkat through /proc/self/fd); fails with EEXIST if taken.
 int c_tern_link_unnamed(int fd, const char *path);
 
