@@ -25,6 +25,16 @@ import TernSQLite
         NSTemporaryDirectory() + "tern-journal-\(name)-\(UUID().uuidString)"
     }
 
+    /// A store folder and a journal path, both new.
+    private func scratch(_ name: String) -> (root: String, path: String) {
+        let root = temporary(name)
+        return (root, root + ".journal")
+    }
+
+    private func removeScratch(_ paths: String...) {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
+
     @Test func recordsRoundTrip() {
         let records = (0..<5).map { record($0) }
         let bytes = encoded(records, epoch: 7)
@@ -104,12 +114,8 @@ import TernSQLite
     }
 
     @Test func aFullJournalIsCheckpointedAndLargeMessagesAreNotJournaled() throws {
-        let path = temporary("full")
-        let root = temporary("store")
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: root)
-        }
+        let (root, path) = scratch("store")
+        defer { removeScratch(root, path) }
         let journal = try DeliveryJournal.open(path: path, capacityMB: 1)
         let store = try AccountStore(root: root, journal: journal)
         var uids: [UID] = []
@@ -151,12 +157,8 @@ import TernSQLite
     }
 
     @Test func lostFilesAndRowsComeBackWithTheirUIDs() throws {
-        let root = temporary("replay")
-        let path = temporary("replay-journal")
-        defer {
-            try? FileManager.default.removeItem(atPath: root)
-            try? FileManager.default.removeItem(atPath: path)
-        }
+        let (root, path) = scratch("replay")
+        defer { removeScratch(root, path) }
         let records = try journaledDeliveries(4, root: root, path: path)
         #expect(records.map(\.uid) == [UID(1), UID(2), UID(3), UID(4)])
         // What a power loss can leave (the index is a prefix of its commits): the commits of messages 3 and 4 lost
@@ -192,12 +194,8 @@ import TernSQLite
     }
 
     @Test func aReplayedDeliveryWhoseUIDWasGivenAgainGetsANewOne() throws {
-        let root = temporary("renumber")
-        let path = temporary("renumber-journal")
-        defer {
-            try? FileManager.default.removeItem(atPath: root)
-            try? FileManager.default.removeItem(atPath: path)
-        }
+        let (root, path) = scratch("renumber")
+        defer { removeScratch(root, path) }
         let records = try journaledDeliveries(2, root: root, path: path)
         let two = try fileName(of: "j2", in: cur(root))
         try FileManager.default.removeItem(atPath: cur(root) + "/" + two)
@@ -219,12 +217,8 @@ import TernSQLite
     }
 
     @Test func aDeliveryIntoAMailboxDeletedSinceComesBackDeleted() throws {
-        let root = temporary("deleted")
-        let path = temporary("deleted-journal")
-        defer {
-            try? FileManager.default.removeItem(atPath: root)
-            try? FileManager.default.removeItem(atPath: path)
-        }
+        let (root, path) = scratch("deleted")
+        defer { removeScratch(root, path) }
         var records: [JournalRecord] = []
         do {
             let journal = try DeliveryJournal.open(path: path, capacityMB: 4)
@@ -250,12 +244,8 @@ import TernSQLite
     }
 
     @Test func purgesEmptyTheJournalFirst() throws {
-        let root = temporary("purge")
-        let path = temporary("purge-journal")
-        defer {
-            try? FileManager.default.removeItem(atPath: root)
-            try? FileManager.default.removeItem(atPath: path)
-        }
+        let (root, path) = scratch("purge")
+        defer { removeScratch(root, path) }
         let journal = try DeliveryJournal.open(path: path, capacityMB: 4)
         let store = try AccountStore(root: root, journal: journal)
         let (_, uid) = try store.append(to: "INBOX", message("gone"))
