@@ -68,13 +68,7 @@ public enum DaemonMain {
                 return 71
             }
         }
-        do {
-            try server.replayJournal()
-        } catch {
-            logger.critical("cannot replay the delivery journal", metadata: ["error": "\(error)"])
-            server.shutdown()
-            return 71
-        }
+        server.replayJournal()
         logger.info("ternd ready", metadata: [
             "pid": "\(ProcessIdentity.processID)", "loops": "\(server.group?.loops.count ?? 0)",
             "config": "\(configPath ?? "embedded defaults")", "open_files": "\(fileLimit)",

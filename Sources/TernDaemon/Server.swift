@@ -282,17 +282,22 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Puts back the deliveries the delivery journal holds from the last run (after a power loss their files or
-    /// rows may be gone), then empties it. Called once ternd runs as its own user, before it reports ready.
-    public func replayJournal() throws {
+    /// rows may be gone), then empties it. Called once ternd runs as its own user, before it reports ready. An
+    /// account that cannot be opened is logged and keeps its records for its next open; the server starts anyway.
+    public func replayJournal() {
         guard let stores, let journal = stores.journal else { return }
         let pending = journal.pendingRoots.count
-        let replayed = try stores.replayJournal()
+        let (replayed, failures) = stores.replayJournal()
         let skipped = stores.skippedJournalRecords
         if replayed > 0 {
             logger.notice("delivery journal replayed", metadata: ["deliveries": "\(replayed)", "accounts": "\(pending)"])
         }
         if skipped > 0 {
             logger.warning("delivery journal: account folders gone, deliveries not replayed", metadata: ["deliveries": "\(skipped)"])
+        }
+        for (root, error) in failures {
+            logger.error("delivery journal: replay failed; retried when the account is next opened",
+                         metadata: ["folder": "\(root)", "error": "\(error)"])
         }
     }
 

@@ -46,13 +46,15 @@ public final class StoreRegistry: Sendable {
 
     /// Replays what the delivery journal holds from the last run into every account it names (stores opened at
     /// first use replay their own share first), then empties it. ternd calls it once it runs as its own user, so
-    /// the files it writes have the right owner. Returns the number of deliveries replayed.
-    @discardableResult
-    public func replayJournal() throws(StoreError) -> Int {
-        guard let journal else { return 0 }
+    /// the files it writes have the right owner. An account whose store does not open keeps its records (its next
+    /// open retries them) and the journal is not emptied meanwhile; the others are replayed all the same. Returns
+    /// the number of deliveries replayed and the accounts that failed.
+    public func replayJournal() -> (replayed: Int, failures: [(root: String, error: StoreError)]) {
+        guard let journal else { return (0, []) }
         var count = 0
+        var failures: [(root: String, error: StoreError)] = []
         for root in journal.pendingRoots {
-            try opening.withLock { _ throws(StoreError) in
+            opening.withLock { _ in
                 let records = journal.takeRecords(for: root)
                 // An account folder gone since (removed by hand, the data folder moved): nowhere to put them back,
                 // and making a new store there would only hide them.
@@ -60,17 +62,19 @@ public final class StoreRegistry: Sendable {
                     skippedReplays.withLock { $0 += records.count }
                     return
                 }
-                count += records.count
                 do throws(StoreError) {
                     _ = try AccountStore(root: root, clock: clock, replay: records)
+                    count += records.count
                 } catch {
                     journal.giveBack(records, for: root)
-                    throw error
+                    failures.append((root, error))
                 }
             }
         }
-        try journal.checkpoint()
-        return count
+        if failures.isEmpty {
+            do throws(StoreError) { try journal.checkpoint() } catch { failures.append((journal.path, error)) }
+        }
+        return (count, failures)
     }
 
     /// Commits by other processes (ternctl restoring mail, importing, changing flags) do not pass through this

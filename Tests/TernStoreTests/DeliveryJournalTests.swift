@@ -284,12 +284,41 @@ import TernSQLite
         #expect(try store.read("INBOX", uid: UID(1)) == message("for a@example.com"))
         registry.release("a@example.com")
         #expect(journal.pendingRoots == [roots[1], gone])
-        #expect(try registry.replayJournal() == 1)
+        let (replayed, failures) = registry.replayJournal()
+        #expect(replayed == 1 && failures.isEmpty)
         #expect(registry.skippedJournalRecords == 1, "a folder removed since is not made again")
         #expect(!FileManager.default.fileExists(atPath: gone))
         #expect(journal.pendingRoots.isEmpty && journal.pendingBytes == 0)
         let other = try registry.acquire("b@example.com")
         #expect(try other.read("INBOX", uid: UID(1)) == message("for b@example.com"))
         registry.release("b@example.com")
+    }
+
+    /// An account whose store cannot be opened keeps its records and the journal is not emptied; the other accounts
+    /// are replayed all the same (ternd starts, and the account retries at its next open).
+    @Test func anAccountThatDoesNotOpenKeepsItsRecords() throws {
+        let data = temporary("broken")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let path = data + "/delivery.journal"
+        do {
+            let registry = StoreRegistry(dataDirectory: data, journal: try DeliveryJournal.open(path: path, capacityMB: 4), idleLinger: .zero)
+            for account in ["ok@example.com", "broken@example.com"] {
+                try registry.acquire(account).append(to: "INBOX", message("for \(account)"))
+                registry.release(account)
+            }
+            AccountStore.waitForTextIndex()
+            registry.checkExternalChanges()
+        }
+        let broken = AccountLocation.root(dataDirectory: data, account: "broken@example.com")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: broken + "/index.sqlite" + suffix) }
+        try Data("not a database, not at all".utf8 + [UInt8](repeating: 7, count: 5000)).write(to: URL(fileURLWithPath: broken + "/index.sqlite"))
+        let journal = try DeliveryJournal.open(path: path, capacityMB: 4)
+        let registry = StoreRegistry(dataDirectory: data, journal: journal, idleLinger: .zero)
+        let (replayed, failures) = registry.replayJournal()
+        #expect(replayed == 1)
+        #expect(failures.map(\.root) == [broken])
+        #expect(journal.pendingRoots == [broken], "kept for the next open")
+        #expect(journal.pendingBytes > 0, "not emptied while a record waits")
     }
 }
