@@ -1,3 +1,4 @@
+import Glibc
 // Full-text indexing after the acknowledgement. A delivery commits its message file and index row (ENVELOPE,
 // BODYSTRUCTURE, flags) durably; the decoded text and its FTS5 rows (header_text, body_text: tens of KB of index
 // per 10 KB message) are written afterwards by one process-wide thread, from the durable file, in small
@@ -111,6 +112,9 @@ extension AccountStore {
         } catch {
             return  // the rows stay unindexed; SEARCH parses their files
         }
+        // Low on disk: the index (about 2.5x the text it holds) must not take the room deliveries need. The rows stay
+        // unindexed (SEARCH parses their files) until the store is next opened with room to spare.
+        guard !Self.diskIsLow(root) else { return }
         var texts: [Int64: SearchableText] = [:]
         for item in work where item.sibling == nil {
             if let bytes = try? DurableFile.read(item.path) { texts[item.row] = SearchableText(parsing: bytes) }
@@ -139,6 +143,16 @@ extension AccountStore {
                 for row in written { try db.query("UPDATE messages SET text_indexed = 1 WHERE id = ?", [row]) }
             }
         }
+    }
+
+    /// Whether the file system holding `path` has less free than 1% of its size or 64 MiB, whichever is more.
+    static func diskIsLow(_ path: String) -> Bool {
+        var status = statvfs()
+        guard statvfs(path, &status) == 0 else { return false }
+        let unit = UInt64(status.f_frsize)
+        let free = UInt64(status.f_bavail) * unit
+        let size = UInt64(status.f_blocks) * unit
+        return free < max(size / 100, 64 << 20)
     }
 
     /// Queues the entries a crash (or an index older than the full-text tables) left missing, up to `limit` rows.

@@ -35,9 +35,12 @@ import TernStore
                 break
             }
         }
-        // The background full-text indexer (nice 10, behind under load) must not take the space freed below before
-        // the expunge and the delivery that test it: its entries fail for lack of room now and stay unindexed.
+        // The background full-text indexer leaves a file system this low on room alone: the space freed below goes to
+        // the expunge and the delivery that test it, and every message stays unindexed (SEARCH parses the files).
         AccountStore.waitForTextIndex()
+        let inbox = try #require(try store.mailbox(named: "INBOX")).id
+        let search = try store.textSearch(inbox, column: "subject", needle: "fill")
+        #expect(search.matches.isEmpty && search.unindexed.count == stored.count, "indexed on a full disk")
         #expect(failure == .noSpace, "\(String(describing: failure))")
         #expect(failure?.isTemporary == true)
         #expect(stored.count > 10)
