@@ -287,8 +287,7 @@ public final class Server: @unchecked Sendable {
     public func replayJournal() {
         guard let stores, let journal = stores.journal else { return }
         let pending = journal.pendingRoots.count
-        let (replayed, failures) = stores.replayJournal()
-        let skipped = stores.skippedJournalRecords
+        let (replayed, skipped, failures) = stores.replayJournal()
         if replayed > 0 {
             logger.notice("delivery journal replayed", metadata: ["deliveries": "\(replayed)", "accounts": "\(pending)"])
         }

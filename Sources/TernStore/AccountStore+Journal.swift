@@ -46,14 +46,12 @@ extension AccountStore {
             for record in byMailbox[mailbox]! {
                 let base = maildirBase(record.file)
                 if let file = indexed[base] {
-                    if try Self.putBack(record.bytes, at: maildir.cur + "/" + file, maildir: maildir) { changed += 1 }
+                    if try Self.putBack(record.bytes, as: file, in: maildir) { changed += 1 }
                     continue
                 }
                 let file = onDisk[base] ?? record.file
-                _ = try Self.putBack(record.bytes, at: maildir.cur + "/" + file, maildir: maildir)
-                let letters = file.split(separator: ":", maxSplits: 1).dropFirst().first
-                let flags = letters.map { $0.hasPrefix("2,") ? SystemFlags(maildirLetters: $0.dropFirst(2)) : [] } ?? record.flags
-                pending.append(PendingAppend(mailbox: target, file: file, size: record.bytes.count, flags: flags,
+                _ = try Self.putBack(record.bytes, as: file, in: maildir)
+                pending.append(PendingAppend(mailbox: target, file: file, size: record.bytes.count, flags: maildirFlags(file),
                                              internalDate: record.internalDate, keywords: record.keywords,
                                              metadata: MessageMetadata(parsing: record.bytes, withText: false),
                                              uid: target == record.mailbox ? record.uid : nil))
@@ -81,21 +79,14 @@ extension AccountStore {
         return changed
     }
 
-    /// Writes `bytes` to `path` unless the file there already holds exactly them (through tmp/ and a rename, so the
-    /// file is never seen half written). Returns whether it wrote.
-    private static func putBack(_ bytes: [UInt8], at path: String, maildir: Maildir) throws(StoreError) -> Bool {
+    /// Writes `bytes` as cur/`name` unless the file there already holds exactly them. Returns whether it wrote.
+    private static func putBack(_ bytes: [UInt8], as name: String, in maildir: Maildir) throws(StoreError) -> Bool {
+        let path = maildir.cur + "/" + name
         var status = stat()
         if stat(path, &status) == 0, Int(status.st_size) == bytes.count, (try? DurableFile.read(path)) == bytes {
             return false
         }
-        let temporary = maildir.tmp + "/" + Maildir.uniqueName()
-        try DurableFile.create(temporary, bytes: bytes, sync: false)
-        do {
-            try DurableFile.rename(temporary, to: path)
-        } catch {
-            try? DurableFile.remove(temporary)
-            throw error
-        }
+        try maildir.put(bytes, as: name)
         return true
     }
 }

@@ -130,7 +130,7 @@ public final class AccountStore: Sendable {
     /// The folders whose file systems `makeDurable` syncs: the account folder (index and WAL), and `mail/` too if
     /// it is mounted elsewhere.
     private let durableRoots: [String]
-    /// ternd's delivery journal: `append` makes a delivery durable there (one fdatasync shared by every account)
+    /// ternd's delivery journal: `append` makes a delivery durable there (one write shared by every account)
     /// instead of waiting for a syncfs. nil (ternctl, tests): every append waits for the syncfs.
     let journal: DeliveryJournal?
     /// Every committed change of this account, for its sessions.
@@ -569,7 +569,7 @@ public final class AccountStore: Sendable {
         let committed = try committer.submit(PendingAppend(
             mailbox: info.id, file: file, size: bytes.count, flags: flags, internalDate: date,
             quota: quota, keywords: keywords, metadata: MessageMetadata(parsing: bytes, withText: false)))
-        // Durable: in the delivery journal (one fdatasync of preallocated blocks, shared by all accounts) or, without
+        // Durable: in the delivery journal (one durable write of preallocated blocks, shared by all accounts) or, without
         // one or for a message too large for it, by the syncfs of the store's file system.
         let journaled = try journal?.append(
             JournalRecord(root: root, mailbox: info.id, uid: committed.uid, file: file, flags: flags, keywords: keywords,
@@ -1039,8 +1039,7 @@ public final class AccountStore: Sendable {
                         used.insert(uid)
                         var status = stat()
                         guard stat(maildir.cur + "/" + file, &status) == 0 else { continue }
-                        let info = file.split(separator: ":", maxSplits: 1)
-                        let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
+                        let flags = maildirFlags(file)
                         let expungedAt = metadata.deletedAt ?? log?.expunged[uid]
                         // The MIME parse and full-text entry a delivery would have made (unreadable files get none and
                         // are parsed when fetched).
@@ -1107,8 +1106,7 @@ public final class AccountStore: Sendable {
                 }
                 var status = stat()
                 guard stat(path, &status) == 0 else { continue }
-                let info = file.split(separator: ":", maxSplits: 1)
-                let flags = info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
+                let flags = maildirFlags(file)
                 _ = try committer.submit(PendingAppend(mailbox: MailboxID(id), file: file, size: Int(status.st_size),
                                                        flags: flags, internalDate: Int64(status.st_mtim.tv_sec),
                                                        metadata: (try? DurableFile.read(path)).map { MessageMetadata(parsing: $0, withText: false) }))

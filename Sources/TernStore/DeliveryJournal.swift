@@ -3,13 +3,14 @@
 // A delivery writes its file into cur/ and commits its row without fsync (AccountStore.append). Making those durable
 // takes a syncfs: a journal commit of the file system plus every dirty page on it, 1-2 ms and a long tail on this
 // kind of disk. Instead, the delivery's bytes and its place in the store (account, mailbox, UID, file name, flags,
-// keywords, internal date) are appended to this journal, a file whose blocks are already allocated and written, and
-// the journal is fdatasync'ed: an overwrite changes no metadata, so the flush is the data alone (measured here:
-// p50 0.3 ms against 1.1-2 ms). Deliveries of every account share that write and flush (group commit).
+// keywords, internal date) are appended to this journal, a file whose blocks are already allocated and written, with
+// one durable write: an overwrite changes no metadata, so only the data goes to the disk (measured here: p50 0.3 ms
+// against 1.1-2 ms). The write is O_DIRECT | O_DSYNC in whole blocks (FUA, no cache flush waiting for other writes),
+// or pwrite + fdatasync where the file system has no direct I/O. Deliveries of every account share it (group commit).
 //
 // Layout: a 4 KiB header (magic, epoch, CRC), then records: magic, epoch, payload length, CRC-32 of the payload,
 // payload. Records are valid while magic, epoch and CRC match; replay stops at the first that does not (a torn
-// write, or an older epoch's leftovers). Only a record whose fdatasync returned was acknowledged, and every record
+// write, or an older epoch's leftovers). Only a record whose durable write returned was acknowledged, and every record
 // before it was written first, so the valid prefix holds every acknowledged delivery.
 //
 // Checkpoint: when a batch does not fit, the stores' file systems are synced (syncfs: files, rows, logs are then
@@ -201,7 +202,7 @@ public final class DeliveryJournal: Sendable {
     /// Hands back records whose replay failed (the store did not open): a later open retries them.
     public func giveBack(_ records: [JournalRecord], for root: String) { file.giveBack(records, for: root) }
 
-    /// Makes `record` durable in the journal (shared with concurrent callers: one write, one fdatasync). `roots` are
+    /// Makes `record` durable in the journal (shared with concurrent callers: one durable write). `roots` are
     /// the folders whose file systems hold the delivery's file, rows and log (synced at the next checkpoint).
     /// Returns false if the record is too large for the journal, or the journal is full while records still wait
     /// for their replay: the caller must sync the store itself.
@@ -322,15 +323,7 @@ private final class JournalFile: Sendable {
     var pendingBytes: Int { state.withLock { $0.end - JournalCoding.headerSize } }
 
     func checkpoint() throws(StoreError) {
-        let result: Result<Void, StoreError> = state.withLock { state in
-            do throws(StoreError) {
-                try checkpoint(&state)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
+        try state.withLock { (state) throws(StoreError) in try checkpoint(&state) }
     }
 
     private func checkpoint(_ state: inout State) throws(StoreError) {
@@ -349,7 +342,7 @@ private final class JournalFile: Sendable {
     }
 
     /// The group commit's leader: the batch in as few writes as fit (one, unless the journal fills and is
-    /// checkpointed in between), each followed by one fdatasync.
+    /// checkpointed in between), each durable when it returns.
     func write(_ batch: [Entry]) -> [Result<Bool, StoreError>] {
         state.withLock { state -> [Result<Bool, StoreError>] in
             var results: [Result<Bool, StoreError>] = []

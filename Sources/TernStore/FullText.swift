@@ -2,7 +2,7 @@
 // lookup, which is IMAP SEARCH's semantics), keyed by the message's row id. Header fields and body text are kept in
 // separate tables so a SUBJECT or FROM search walks only the small header index, never the body's large one.
 // They live in their own database file, `fulltext.sqlite` (attached as `ft` to the store's read connection), written
-// only by the background indexer and by purges: the FTS writes (most of the index's I/O and CPU) never hold the lock
+// only by the background indexer and by deletions of rows (purges, restores, recovery): the FTS writes (most of the index's I/O and CPU) never hold the lock
 // under which deliveries commit. `messages.text_indexed` (in index.sqlite) says which rows' entries are complete;
 // it is set after the entry is written, so an entry without the mark is ignored and replaced.
 

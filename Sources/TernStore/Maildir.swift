@@ -47,15 +47,21 @@ struct Maildir: Sendable {
         // An unnamed file linked into cur/ appears whole, like a rename from tmp/, with one directory operation
         // instead of two (and nothing to clean up after a crash).
         if try DurableFile.createUnnamed(in: cur, as: cur + "/" + name, bytes: bytes) { return name }
-        let temporary = tmp + "/" + base
-        try DurableFile.create(temporary, bytes: bytes, sync: false)
+        try put(bytes, as: name, through: base)
+        return name
+    }
+
+    /// Writes `bytes` as cur/`name` through tmp/`temporary` and a rename, replacing any file of that name: readers
+    /// see the old file or the whole new one, never half of it. Not durable yet (as `deliver`).
+    func put(_ bytes: [UInt8], as name: String, through temporary: String = Maildir.uniqueName()) throws(StoreError) {
+        let path = tmp + "/" + temporary
+        try DurableFile.create(path, bytes: bytes, sync: false)
         do {
-            try DurableFile.rename(temporary, to: cur + "/" + name)
+            try DurableFile.rename(path, to: cur + "/" + name)
         } catch {
-            try? DurableFile.remove(temporary)
+            try? DurableFile.remove(path)
             throw error
         }
-        return name
     }
 
     /// Removes leftovers of interrupted deliveries.
@@ -150,4 +156,10 @@ extension Maildir {
 /// The part of a maildir file name before `:2,`, stable across flag changes.
 func maildirBase(_ file: String) -> String {
     file.split(separator: ":", maxSplits: 1).first.map(String.init) ?? file
+}
+
+/// The flags a maildir file name carries after `:2,` (none without it).
+func maildirFlags(_ file: String) -> SystemFlags {
+    let info = file.split(separator: ":", maxSplits: 1)
+    return info.count == 2 && info[1].hasPrefix("2,") ? SystemFlags(maildirLetters: info[1].dropFirst(2)) : []
 }

@@ -28,10 +28,10 @@ public final class StoreRegistry: Sendable {
         self.clock = clock
     }
 
-    /// Opens the store at `root`, first putting back the journal's deliveries of that account (a power loss may
-    /// have taken their files or rows). Call with `opening` held.
-    private func open(root: String) throws(StoreError) -> AccountStore {
-        let records = journal?.takeRecords(for: root) ?? []
+    /// Opens the store at `root`, first putting back `records`, the journal's deliveries of that account (a power
+    /// loss may have taken their files or rows); if it does not open, the journal keeps them for the next try.
+    /// Call with `opening` held.
+    private func open(root: String, replaying records: [JournalRecord]) throws(StoreError) -> AccountStore {
         do throws(StoreError) {
             return try AccountStore(root: root, clock: clock, journal: journal, replay: records)
         } catch {
@@ -40,33 +40,30 @@ public final class StoreRegistry: Sendable {
         }
     }
 
-    private let skippedReplays = Mutex(0)
-    /// Journal records whose account folder no longer existed at the replay (see `replayJournal`).
-    public var skippedJournalRecords: Int { skippedReplays.withLock { $0 } }
-
     /// Replays what the delivery journal holds from the last run into every account it names (stores opened at
     /// first use replay their own share first), then empties it. ternd calls it once it runs as its own user, so
     /// the files it writes have the right owner. An account whose store does not open keeps its records (its next
-    /// open retries them) and the journal is not emptied meanwhile; the others are replayed all the same. Returns
-    /// the number of deliveries replayed and the accounts that failed.
-    public func replayJournal() -> (replayed: Int, failures: [(root: String, error: StoreError)]) {
-        guard let journal else { return (0, []) }
-        var count = 0
+    /// open retries them) and the journal is not emptied meanwhile; the others are replayed all the same. Records of
+    /// an account folder gone since (removed by hand, the data folder moved) are dropped: there is nowhere to put
+    /// them back, and making a new store there would only hide them. Returns the deliveries replayed, those
+    /// dropped, and the accounts that failed.
+    public func replayJournal() -> (replayed: Int, skipped: Int, failures: [(root: String, error: StoreError)]) {
+        guard let journal else { return (0, 0, []) }
+        var replayed = 0
+        var skipped = 0
         var failures: [(root: String, error: StoreError)] = []
         for root in journal.pendingRoots {
             opening.withLock { _ in
                 let records = journal.takeRecords(for: root)
-                // An account folder gone since (removed by hand, the data folder moved): nowhere to put them back,
-                // and making a new store there would only hide them.
-                guard !records.isEmpty, access(root, F_OK) == 0 else {
-                    skippedReplays.withLock { $0 += records.count }
+                guard !records.isEmpty else { return }  // a session's open took them first
+                guard access(root, F_OK) == 0 else {
+                    skipped += records.count
                     return
                 }
                 do throws(StoreError) {
-                    _ = try AccountStore(root: root, clock: clock, replay: records)
-                    count += records.count
+                    _ = try open(root: root, replaying: records)  // put back, then closed
+                    replayed += records.count
                 } catch {
-                    journal.giveBack(records, for: root)
                     failures.append((root, error))
                 }
             }
@@ -74,7 +71,7 @@ public final class StoreRegistry: Sendable {
         if failures.isEmpty {
             do throws(StoreError) { try journal.checkpoint() } catch { failures.append((journal.path, error)) }
         }
-        return (count, failures)
+        return (replayed, skipped, failures)
     }
 
     /// Commits by other processes (ternctl restoring mail, importing, changing flags) do not pass through this
@@ -121,7 +118,8 @@ public final class StoreRegistry: Sendable {
         if let store = retainOpen(account) { return store }
         return try opening.withLock { _ throws(StoreError) -> AccountStore in
             if let store = retainOpen(account) { return store }
-            let store = try open(root: AccountLocation.root(dataDirectory: dataDirectory, account: account))
+            let root = AccountLocation.root(dataDirectory: dataDirectory, account: account)
+            let store = try open(root: root, replaying: journal?.takeRecords(for: root) ?? [])
             // Full-text entries a crash left unwritten (or an index older than them) are made in the background.
             store.indexMissingText()
             entries.withLock { $0[account] = (store, 1, .now) }

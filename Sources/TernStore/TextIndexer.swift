@@ -1,17 +1,18 @@
 import Glibc
 // Full-text indexing after the acknowledgement. A delivery commits its message file and index row (ENVELOPE,
-// BODYSTRUCTURE, flags) durably; the decoded text and its FTS5 rows (header_text, body_text: tens of KB of index
-// per 10 KB message) are written afterwards by one process-wide thread, from the durable file, in small
+// BODYSTRUCTURE, flags); the decoded text and its FTS5 rows (header_text, body_text in `fulltext.sqlite`: tens of KB
+// of index per 10 KB message) are written afterwards by one process-wide thread, from the stored file, in small
 // transactions without fsync. So the 250 / APPEND OK waits for the mail, not for its search index.
 //
 // Invariants:
-// - A row is searchable at once either way: until its entry exists, `text_indexed = 0` and SEARCH parses its file
+// - A row is searchable at once either way: until it is marked `text_indexed`, SEARCH parses its file
 //   (`textSearch` reports it as unindexed), so a search never misses a message.
-// - An entry is written only for a row that still exists, is not expunged and has none (checked in the writing
-//   transaction), so a purge or a second enqueue never leaves an orphan or a duplicate, and mail expunged before
-//   its turn costs nothing (a restore makes a new row, queued then).
-// - A crash loses only pending entries (the transaction that writes an entry also sets `text_indexed`);
-//   `indexMissingText` (ternd calls it for stores it opens) queues what is missing.
+// - An entry counts only once its row is marked, and the mark is set after the entry is written (two files, two
+//   commits): an entry left without a mark (a crash in between, a row deleted meanwhile, a reused row id) is never
+//   used and is replaced when that row id is indexed. Rows expunged before their turn are not indexed at all (a
+//   restore makes a new row, queued then).
+// - A crash loses only pending entries; `indexMissingText` (ternd calls it for stores it opens) queues what is
+//   missing.
 
 import TernMIME
 import TernPosix

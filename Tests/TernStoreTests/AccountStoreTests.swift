@@ -18,6 +18,15 @@ func message(_ subject: String, bodyBytes: Int = 100) -> [UInt8] {
     Array("From: a@example.net\r\nSubject: \(subject)\r\n\r\n\(String(repeating: "x", count: bodyBytes))\r\n".utf8)
 }
 
+/// The name of the file in `directory` holding the `message(subject)` (file names carry no UID or subject).
+func fileName(of subject: String, in directory: String) throws -> String {
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    return try #require(names.first { name in
+        (try? Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
+            .map { String(decoding: $0, as: UTF8.self).contains("Subject: \(subject)\r\n") } ?? false
+    })
+}
+
 @Suite struct AccountStoreTests {
     @Test func appendReadFlagAndExpunge() throws {
         let (store, root) = try makeStore()

@@ -14,12 +14,7 @@ import Testing
     }
 
     private func file(of uid: UID, in directory: String) throws -> String {
-        // The file names carry no UID: find the one whose bytes are the message's.
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        return try #require(names.first { name in
-            (try? Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
-                .map { String(decoding: $0, as: UTF8.self).contains("Subject: \(uid.rawValue)\r\n") } ?? false
-        })
+        try fileName(of: "\(uid.rawValue)", in: directory)
     }
 
     /// A row whose file is gone is removed at open; its UID is not given again; usage and the migration record
